@@ -1,0 +1,42 @@
+"""Helpers shared by the Qwen3-VL cookbook notebooks.
+
+Importing the package only defines names: nothing is loaded, downloaded or written.
+"""
+
+from .budget import VisualTokens, count_visual_tokens
+from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs, split_thinking
+from .grid import image_grid
+from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
+from .messages import InputError, MissingInputError, check_messages, image_message
+from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
+from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "GENERATION_PRESETS",
+    "INPUT_DIR",
+    "MODEL_ENV_VAR",
+    "OUTPUT_DIR",
+    "REPO_ROOT",
+    "Answer",
+    "DeviceCaps",
+    "InputError",
+    "MissingInputError",
+    "ModelLoadError",
+    "RuntimeChoice",
+    "VisualTokens",
+    "cache_dir",
+    "chat",
+    "chat_batch",
+    "check_messages",
+    "choose_runtime",
+    "count_visual_tokens",
+    "detect_caps",
+    "image_grid",
+    "image_message",
+    "load_model",
+    "output_path",
+    "prepare_inputs",
+    "resolve_model_id",
+    "split_thinking",
+]

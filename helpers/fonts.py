@@ -1,0 +1,34 @@
+"""Fonts that can draw labels in any script (Latin, Cyrillic, Greek, CJK, ...)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import ImageFont
+
+# Debian/Ubuntu (fonts-noto-cjk, fonts-noto-core, fonts-dejavu-core), macOS, Windows.
+FONT_CANDIDATES: tuple[str, ...] = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
+    "/Library/Fonts/Arial Unicode.ttf",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/arial.ttf",
+)
+
+
+@lru_cache(maxsize=1)
+def font_path() -> str | None:
+    """The first font found with wide script coverage, or ``None``."""
+    return next((p for p in FONT_CANDIDATES if Path(p).exists()), None)
+
+
+@lru_cache(maxsize=32)
+def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """A TrueType font of ``size`` pixels; Pillow's built-in font if none is installed."""
+    path = font_path()
+    if path is None:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size=size)

@@ -1,0 +1,61 @@
+"""Image grids with captions (video frames, image pairs)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .fonts import load_font
+
+
+def _to_pil(image: Any, index: int) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise ValueError(f"image_grid: images[{index}] must be HxWx3, got shape {array.shape}.")
+    return Image.fromarray(array.astype(np.uint8)).convert("RGB")
+
+
+def image_grid(
+    images: Sequence[Any],
+    columns: int = 8,
+    captions: Sequence[str] | None = None,
+    *,
+    tile_wh: tuple[int, int] | None = None,
+    gap: int = 2,
+) -> Image.Image:
+    """Lay images (PIL or HxWx3 arrays) out in a grid; ``captions`` are drawn on the tiles.
+
+    Tiles share the size of the first image (or ``tile_wh``); others are letterboxed into it.
+    """
+    if len(images) == 0:
+        raise ValueError("image_grid: got no images.")
+    if captions is not None and len(captions) != len(images):
+        raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions.")
+    if columns < 1:
+        raise ValueError(f"image_grid: columns must be >= 1, got {columns}.")
+    tiles = [_to_pil(img, i) for i, img in enumerate(images)]
+    tile_w, tile_h = tile_wh or tiles[0].size
+    columns = min(columns, len(tiles))
+    rows = math.ceil(len(tiles) / columns)
+    grid = Image.new(
+        "RGB", (columns * tile_w + (columns - 1) * gap, rows * tile_h + (rows - 1) * gap), "white"
+    )
+    font = load_font(max(10, tile_h // 10))
+    draw = ImageDraw.Draw(grid)
+    for i, tile in enumerate(tiles):
+        fitted = tile.copy()
+        fitted.thumbnail((tile_w, tile_h))
+        x = (i % columns) * (tile_w + gap)
+        y = (i // columns) * (tile_h + gap)
+        grid.paste(fitted, (x + (tile_w - fitted.width) // 2, y + (tile_h - fitted.height) // 2))
+        if captions is not None and captions[i]:
+            box = draw.textbbox((x + 3, y + 2), captions[i], font=font)
+            draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill="black")
+            draw.text((x + 3, y + 2), captions[i], fill="white", font=font)
+    return grid

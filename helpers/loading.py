@@ -1,0 +1,86 @@
+"""Loading a Qwen3-VL checkpoint (hub id, local folder or the offline tiny model)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .runtime import RuntimeChoice, choose_runtime, detect_caps
+from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
+
+DEFAULT_MODEL_ID = "Qwen/Qwen3-VL-4B-Instruct"
+MODEL_ENV_VAR = "QWEN_VL_MODEL"
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message says why and what to do."""
+
+
+def resolve_model_id(model_id: str | os.PathLike | None = None) -> str:
+    """``model_id``, else ``$QWEN_VL_MODEL``, else the default 4B Instruct checkpoint."""
+    if model_id is None:
+        model_id = os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_ID
+    return os.fspath(model_id)
+
+
+def is_tiny(model_id: str) -> bool:
+    return model_id == TINY_MODEL_NAME
+
+
+def _explain(model_id: str, exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, ImportError) and "flash" in text.lower():
+        fix = "install flash-attn, or pass attn_implementation='sdpa'"
+    elif "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        fix = (
+            "free GPU memory (restart the kernel), or pick a smaller checkpoint, e.g. "
+            f"{MODEL_ENV_VAR}=Qwen/Qwen3-VL-2B-Instruct"
+        )
+    elif any(k in text.lower() for k in ("401", "403", "gated", "token")):
+        fix = "log in with `hf auth login` (or set HF_TOKEN) and check you have access to the repository"
+    else:
+        fix = (
+            "check the id or folder, that you are online (the first run downloads several GB), or "
+            f"set {MODEL_ENV_VAR} to a local checkpoint folder; "
+            f"`{MODEL_ENV_VAR}=tiny` runs a tiny random model offline for testing"
+        )
+    return f"Could not load model {model_id!r}: {type(exc).__name__}: {text.splitlines()[0] if text else ''}\nFix: {fix}."
+
+
+def load_model(
+    model_id: str | os.PathLike | None = None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    attn_implementation: str | None = None,
+    verbose: bool = True,
+) -> tuple[Any, Any]:
+    """Load ``(model, processor)`` for a Qwen3-VL checkpoint.
+
+    ``model_id`` is a hub id, a local folder or ``"tiny"`` (the offline random test model); it
+    defaults to ``$QWEN_VL_MODEL``, else ``Qwen/Qwen3-VL-4B-Instruct``. Device, dtype and attention
+    are picked from the hardware unless given (see :func:`helpers.runtime.choose_runtime`).
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    name = resolve_model_id(model_id)
+    source = str(ensure_tiny_checkpoint()) if is_tiny(name) else name
+    choice: RuntimeChoice = choose_runtime(
+        detect_caps(), device=device, dtype=dtype, attn_implementation=attn_implementation
+    )
+    try:
+        processor = AutoProcessor.from_pretrained(source)
+        model = AutoModelForImageTextToText.from_pretrained(
+            source,
+            dtype=getattr(torch, choice.dtype),
+            attn_implementation=choice.attn_implementation,
+            device_map=choice.device,
+        ).eval()
+    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+        raise ModelLoadError(_explain(name, exc)) from exc
+    processor.tokenizer.padding_side = "left"
+    if verbose:
+        label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name
+        print(f"Loaded {label}: {choice.describe()}")
+    return model, processor

@@ -1,0 +1,162 @@
+"""Checking chat messages before they reach the processor, with errors that say what to fix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+VISION_KEYS = ("image", "image_url", "video")
+_REMOTE = ("http://", "https://", "data:")
+
+
+class InputError(ValueError):
+    """A message, image or video that cannot be used, with the fix in the text."""
+
+
+class MissingInputError(InputError, FileNotFoundError):
+    """An image or video path that does not exist."""
+
+
+def _where(m: int, i: int) -> str:
+    return f"messages[{m}]['content'][{i}]"
+
+
+def _check_path(value: str | os.PathLike, kind: str, where: str) -> str:
+    text = os.fspath(value)
+    if text.startswith(_REMOTE):
+        return text
+    path = Path(text[7:] if text.startswith("file://") else text).expanduser()
+    if not path.exists():
+        raise MissingInputError(
+            f"{kind} not found: {text!r} ({where}). Check the path; relative paths are resolved "
+            f"from the current folder ({Path.cwd()}), so prefer absolute ones such as "
+            f"helpers.INPUT_DIR / 'name.jpg'."
+        )
+    if path.is_dir():
+        raise InputError(
+            f"{kind} path {text!r} ({where}) is a folder, not a file: pass one file inside it "
+            f"(e.g. {next((str(p) for p in sorted(path.iterdir()) if p.is_file()), 'folder/file')!r})."
+        )
+    if kind == "image":
+        try:
+            with Image.open(path) as img:
+                img.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise InputError(
+                f"image {text!r} ({where}) cannot be read as an image ({exc}). The file is corrupt "
+                f"or not an image: re-download it or re-save it as PNG or JPEG."
+            ) from exc
+    elif path.stat().st_size == 0:
+        raise InputError(f"video {text!r} ({where}) is an empty file: re-download or re-encode it.")
+    return str(path)
+
+
+def _as_pil(value: Any, where: str) -> Image.Image:
+    if isinstance(value, Image.Image):
+        return value
+    array = np.asarray(value)
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.dtype == np.uint8:
+        return Image.fromarray(array)
+    raise InputError(
+        f"{where}: expected a PIL image or an HxWx3 uint8 array, got {type(value).__name__} "
+        f"with shape {getattr(array, 'shape', None)}."
+    )
+
+
+def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
+    where = _where(m, i)
+    if not isinstance(item, dict):
+        raise InputError(
+            f"{where} is a {type(item).__name__}; each content item must be a dict such as "
+            f"{{'type': 'text', 'text': '...'}} or {{'type': 'image', 'image': path}}."
+        )
+    item = dict(item)
+    kind = item.get("type") or next((k for k in (*VISION_KEYS, "text") if k in item), None)
+    if kind == "text":
+        if not isinstance(item.get("text"), str):
+            raise InputError(
+                f"{where}: a text item needs a string under 'text', got {item.get('text')!r}."
+            )
+        return item
+    if kind in ("image", "image_url"):
+        key = "image" if "image" in item else "image_url"
+        value = item.get(key)
+        if isinstance(value, dict) and "url" in value:  # OpenAI style {'image_url': {'url': ...}}
+            value = value["url"]
+        if isinstance(value, (str, os.PathLike)):
+            item[key] = _check_path(value, "image", where)
+        elif value is None:
+            raise InputError(f"{where}: an image item needs the image under 'image'.")
+        else:
+            item[key] = _as_pil(value, where)
+        return item
+    if kind == "video":
+        value = item.get("video")
+        if isinstance(value, (str, os.PathLike)):
+            item["video"] = _check_path(value, "video", where)
+        elif isinstance(value, (list, tuple)) or (
+            isinstance(value, np.ndarray) and value.ndim == 4
+        ):
+            if len(value) == 0:
+                raise InputError(f"{where}: the video frame list is empty.")
+            item["video"] = [
+                _as_pil(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)
+            ]
+        else:
+            raise InputError(
+                f"{where}: a video item needs a file path or a list of frames under 'video', "
+                f"got {type(value).__name__}."
+            )
+        return item
+    raise InputError(
+        f"{where}: unsupported content item {sorted(item)!r} (type={item.get('type')!r}). "
+        f"Use type 'text', 'image' (path, URL or PIL image) or 'video' (path or list of frames)."
+    )
+
+
+def check_messages(messages: Any) -> list[dict[str, Any]]:
+    """Validate one conversation; return a copy with paths as strings and arrays as PIL images."""
+    if isinstance(messages, dict):
+        messages = [messages]
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise InputError(
+            f"messages must be a non-empty list of {{'role': ..., 'content': ...}} dicts, "
+            f"got {type(messages).__name__}."
+        )
+    checked = []
+    for m, message in enumerate(messages):
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise InputError(
+                f"messages[{m}] must be a dict with 'role' and 'content', got {message!r:.80}."
+            )
+        content = message["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        elif not isinstance(content, (list, tuple)):
+            raise InputError(
+                f"messages[{m}]['content'] must be a string or a list of items, got {type(content).__name__}."
+            )
+        checked.append(
+            {**message, "content": [_check_item(it, m, i) for i, it in enumerate(content)]}
+        )
+    return checked
+
+
+def image_message(image: Any, prompt: str, **budget: Any) -> list[dict[str, Any]]:
+    """A one-turn conversation: an image (path, URL or PIL image) and a question.
+
+    ``budget`` goes into the image item, e.g. ``min_pixels=...``, ``max_pixels=...``.
+    """
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "image": image, **budget},
+                {"type": "text", "text": prompt},
+            ],
+        }
+    ]

@@ -1,0 +1,104 @@
+"""Pick device, dtype and attention implementation from what the hardware can do.
+
+The choice is a pure function of a :class:`DeviceCaps` so it can be tested for a T4, an A100,
+an H100, Apple MPS and a CPU on any machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeviceCaps:
+    """What the machine offers. ``cuda_capability`` is ``(major, minor)`` of GPU 0, if any."""
+
+    cuda_available: bool = False
+    cuda_name: str | None = None
+    cuda_capability: tuple[int, int] | None = None
+    mps_available: bool = False
+    flash_attn_installed: bool = False
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """Device, dtype name and attention implementation, and why they were picked."""
+
+    device: str
+    dtype: str
+    attn_implementation: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"device={self.device}, dtype={self.dtype}, attention={self.attn_implementation} ({self.reason})"
+
+
+def detect_caps() -> DeviceCaps:
+    """Read the capabilities of this machine (imports torch)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return DeviceCaps(
+        cuda_available=cuda,
+        cuda_name=torch.cuda.get_device_name(0) if cuda else None,
+        cuda_capability=tuple(torch.cuda.get_device_capability(0)) if cuda else None,
+        mps_available=mps,
+        flash_attn_installed=importlib.util.find_spec("flash_attn") is not None,
+    )
+
+
+def choose_runtime(
+    caps: DeviceCaps,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    attn_implementation: str | None = None,
+) -> RuntimeChoice:
+    """Choose device (cuda > mps > cpu), dtype and attention; explicit arguments win.
+
+    - dtype: bfloat16 on GPUs with bf16 (compute capability >= 8.0) and on MPS, float16 on older
+      CUDA GPUs (e.g. a T4, 7.5), float32 on CPU.
+    - attention: ``flash_attention_2`` only on CUDA with flash-attn installed and capability
+      >= 8.0 (Ampere or newer); otherwise ``sdpa``.
+    """
+    why: list[str] = []
+    if device is None:
+        if caps.cuda_available:
+            device = "cuda"
+            why.append(f"CUDA GPU {caps.cuda_name or ''}".strip())
+        elif caps.mps_available:
+            device = "mps"
+            why.append("Apple MPS")
+        else:
+            device = "cpu"
+            why.append("no GPU found")
+    else:
+        why.append(f"device {device} requested")
+    kind = device.split(":")[0]
+    ampere_plus = (
+        kind == "cuda" and caps.cuda_capability is not None and caps.cuda_capability >= (8, 0)
+    )
+
+    if dtype is None:
+        if kind == "cuda":
+            dtype = "bfloat16" if ampere_plus else "float16"
+            why.append("bf16 supported" if ampere_plus else "GPU has no bf16, using fp16")
+        elif kind == "mps":
+            dtype = "bfloat16"
+        else:
+            dtype = "float32"
+            why.append("fp32 on CPU")
+
+    if attn_implementation is None:
+        if kind == "cuda" and ampere_plus and caps.flash_attn_installed:
+            attn_implementation = "flash_attention_2"
+            why.append("flash-attn installed")
+        else:
+            attn_implementation = "sdpa"
+            if kind == "cuda" and not caps.flash_attn_installed:
+                why.append("flash-attn not installed")
+            elif kind == "cuda" and not ampere_plus:
+                why.append("GPU older than Ampere, no flash-attn")
+    return RuntimeChoice(device, dtype, attn_implementation, ", ".join(why))

@@ -1,0 +1,261 @@
+"""A tiny, randomly initialised Qwen3-VL checkpoint built offline.
+
+It uses the real model class, the real processor (Qwen3-VL's patch size 16, merge size 2,
+temporal patch 2) and a small byte-level BPE tokenizer trained here with the Qwen special
+tokens and a Qwen3-VL style chat template. Its answers are gibberish: its job is to run every
+code path of the cookbook for real on a CPU, with no download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .paths import cache_dir
+
+TINY_MODEL_NAME = "tiny"
+#: Bump when the recipe changes, so stale cached builds are rebuilt.
+TINY_RECIPE_VERSION = 1
+
+# Qwen's special tokens, in their usual order after the BPE vocabulary.
+SPECIAL_TOKENS: tuple[tuple[str, bool], ...] = (
+    ("<|endoftext|>", True),
+    ("<|im_start|>", True),
+    ("<|im_end|>", True),
+    ("<|object_ref_start|>", True),
+    ("<|object_ref_end|>", True),
+    ("<|box_start|>", True),
+    ("<|box_end|>", True),
+    ("<|quad_start|>", True),
+    ("<|quad_end|>", True),
+    ("<|vision_start|>", True),
+    ("<|vision_end|>", True),
+    ("<|vision_pad|>", True),
+    ("<|image_pad|>", True),
+    ("<|video_pad|>", True),
+    ("<tool_call>", False),
+    ("</tool_call>", False),
+    ("<|fim_prefix|>", True),
+    ("<|fim_middle|>", True),
+    ("<|fim_suffix|>", True),
+    ("<|fim_pad|>", True),
+    ("<|repo_name|>", True),
+    ("<|file_sep|>", True),
+    ("<tool_response>", False),
+    ("</tool_response>", False),
+    ("<think>", False),
+    ("</think>", False),
+)
+
+# Qwen2's pre-tokenizer split pattern.
+_QWEN_SPLIT = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+# Renders images as <|vision_start|><|image_pad|><|vision_end|> and videos with <|video_pad|>,
+# like Qwen3-VL's own template (system prompt, multi-turn, thinking blocks in history).
+CHAT_TEMPLATE = r"""{%- set image_count = namespace(value=0) -%}
+{%- set video_count = namespace(value=0) -%}
+{%- macro render(content) -%}
+{%- if content is string -%}{{ content }}{%- else -%}
+{%- for item in content -%}
+{%- if item.type == 'image' or 'image' in item or 'image_url' in item -%}
+{%- set image_count.value = image_count.value + 1 -%}
+{%- if add_vision_id -%}Picture {{ image_count.value }}: {% endif -%}
+<|vision_start|><|image_pad|><|vision_end|>
+{%- elif item.type == 'video' or 'video' in item -%}
+{%- set video_count.value = video_count.value + 1 -%}
+{%- if add_vision_id -%}Video {{ video_count.value }}: {% endif -%}
+<|vision_start|><|video_pad|><|vision_end|>
+{%- elif 'text' in item -%}{{ item.text }}
+{%- endif -%}
+{%- endfor -%}
+{%- endif -%}
+{%- endmacro -%}
+{%- for message in messages -%}
+{{ '<|im_start|>' + message.role + '\n' }}{{ render(message.content) }}{{ '<|im_end|>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\n' }}{%- endif -%}"""
+
+# A few KB of text to train the tokenizer on: the words the cookbook's prompts and answers use.
+_CORPUS = (
+    """
+Describe this image. The image shows a red apple, a green pear and a yellow banana on a table.
+Compare the two images. The first picture is a city street with cars; the second is a beach.
+Locate every instance that belongs to the following categories: "car", "person", "dog".
+Report bbox coordinates in JSON format. Point to each object and report point coordinates.
+```json
+[{"bbox_2d": [123, 456, 789, 1000], "label": "car"}, {"point_2d": [512, 640], "label": "dog"}]
+```
+Give the OCR of this image without any additional context. TOTAL 12.50 CASH 20.00 CHANGE 7.50
+Receipt, Coffee 3.20, Tea 2.80, Croissant 2.50, Thank you! Date 2026-11-26 Time 10:42
+Create the webpage using HTML and CSS based on my sketch design. Color it in dark gray and white.
+<!DOCTYPE html><html><head><style>body { margin: 0; color: #333; }</style></head>
+<body><div class="sidebar">Chats</div><header>Title</header><main>Messages</main></body></html>
+Summarize the video. A person walks across the street, then a ball enters at 2.0 seconds.
+At what second does the blue square leave? <0.5 seconds> <1.0 seconds> <2.0 seconds>
+<think>Let me look at the picture carefully.</think> The answer is 42.
+0 1 2 3 4 5 6 7 8 9 10 100 1000 a b c d e f g h i j k l m n o p q r s t u v w x y z
+"""
+    * 3
+)
+
+
+def tiny_model_dir() -> Path:
+    """Where the tiny checkpoint is cached."""
+    return cache_dir() / f"tiny-qwen3-vl-v{TINY_RECIPE_VERSION}"
+
+
+def _build_tokenizer():
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_QWEN_SPLIT), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(_CORPUS.splitlines(), trainer=trainer)
+    state = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in state["merges"]]
+    tokenizer = Qwen2Tokenizer(
+        vocab=state["vocab"],
+        merges=merges,
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        clean_up_tokenization_spaces=False,
+    )
+    from tokenizers import AddedToken
+
+    tokenizer.add_tokens(
+        [AddedToken(tok, special=special, normalized=False) for tok, special in SPECIAL_TOKENS]
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
+    """Build the tiny checkpoint into ``path`` (written atomically) and return the folder."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    path = Path(path)
+    tokenizer = _build_tokenizer()
+    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok, _ in SPECIAL_TOKENS}
+    text_config = {
+        "vocab_size": 512,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "max_position_embeddings": 32768,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5_000_000.0,
+            "mrope_interleaved": True,
+            "mrope_section": [4, 2, 2],  # sums to head_dim / 2
+        },
+        "tie_word_embeddings": False,
+    }
+    vision_config = {
+        "depth": 2,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_heads": 4,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 64,
+        "num_position_embeddings": 256,
+        "deepstack_visual_indexes": [0, 1],
+    }
+    config = Qwen3VLConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+    if len(tokenizer) > text_config["vocab_size"]:
+        raise RuntimeError(
+            f"tiny tokenizer has {len(tokenizer)} tokens, vocab is {text_config['vocab_size']}"
+        )
+
+    torch.manual_seed(seed)
+    model = Qwen3VLForConditionalGeneration(config).eval()
+    # Zero the output rows of special and unused ids: random logits of ordinary tokens then always
+    # win, so answers are visible (gibberish) text of exactly max_new_tokens tokens.
+    with torch.no_grad():
+        model.lm_head.weight[min(ids.values()) :] = 0.0
+    # Same defaults as the released Instruct checkpoints' generation_config.json.
+    model.generation_config = GenerationConfig(
+        bos_token_id=ids["<|endoftext|>"],
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
+        do_sample=True,
+        top_k=20,
+        top_p=0.8,
+        temperature=0.7,
+    )
+    vision = dict(patch_size=16, merge_size=2, temporal_patch_size=2)
+    norm = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+    processor = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(
+            **vision, **norm, size={"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32}
+        ),
+        video_processor=Qwen3VLVideoProcessor(**vision, **norm),
+        tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE,
+    )
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
+    try:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def ensure_tiny_checkpoint(*, rebuild: bool = False) -> Path:
+    """Return the cached tiny checkpoint folder, building it first if needed (seconds)."""
+    path = tiny_model_dir()
+    complete = (path / "config.json").exists() and (path / "model.safetensors").exists()
+    if rebuild or not complete:
+        start = time.perf_counter()
+        build_tiny_checkpoint(path)
+        print(
+            f"Built the tiny offline Qwen3-VL checkpoint in {time.perf_counter() - start:.1f} s: {path}"
+        )
+    return path

@@ -1,0 +1,51 @@
+"""Execute every notebook headless; executed copies go to outputs/notebooks/.
+
+The model comes from $QWEN_VL_MODEL (default: the real Qwen/Qwen3-VL-4B-Instruct; ``tiny`` runs
+offline). Usage: python scripts/run_notebooks.py [NOTEBOOK ...]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from tqdm.auto import tqdm
+
+import helpers
+
+NOTEBOOK_DIR = helpers.REPO_ROOT / "notebooks"
+TIMEOUT_S = 3600  # per cell: the sketch-to-HTML answer can take minutes on a small GPU
+
+
+def main(argv: list[str]) -> int:
+    notebooks = [Path(a) for a in argv] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    out_dir = helpers.OUTPUT_DIR / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Model: {helpers.resolve_model_id()}")
+    failures = []
+    for path in tqdm(notebooks, desc="notebooks"):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        try:
+            NotebookClient(
+                nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
+            ).execute()
+            status = "ok"
+        except CellExecutionError as exc:
+            status = "FAILED"
+            failures.append((path.name, str(exc).splitlines()[-1] if str(exc) else repr(exc)))
+        nbformat.write(nb, out_dir / path.name)
+        tqdm.write(
+            f"{status:6} {path.name} in {time.perf_counter() - start:.1f} s -> {out_dir / path.name}"
+        )
+    for name, reason in failures:
+        print(f"FAILED {name}: {reason}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,26 @@
+"""Shared fixtures: the tiny offline Qwen3-VL model, built once per session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """``(model, processor)`` of the tiny random checkpoint on CPU."""
+    import helpers
+
+    return helpers.load_model("tiny", device="cpu", verbose=False)
+
+
+@pytest.fixture
+def rgb_image(tmp_path):
+    """A 96x64 PNG with known colours: left half red, right half blue."""
+    array = np.zeros((64, 96, 3), np.uint8)
+    array[:, :48] = (255, 0, 0)
+    array[:, 48:] = (0, 0, 255)
+    path = tmp_path / "red_blue.png"
+    Image.fromarray(array).save(path)
+    return path
