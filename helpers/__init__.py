@@ -10,6 +10,7 @@ from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model
 from .messages import InputError, MissingInputError, check_messages, image_message
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
+from .video import available_backends, describe_video, sample_frames, video_message
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -25,12 +26,14 @@ __all__ = [
     "ModelLoadError",
     "RuntimeChoice",
     "VisualTokens",
+    "available_backends",
     "cache_dir",
     "chat",
     "chat_batch",
     "check_messages",
     "choose_runtime",
     "count_visual_tokens",
+    "describe_video",
     "detect_caps",
     "image_grid",
     "image_message",
@@ -38,5 +41,7 @@ __all__ = [
     "output_path",
     "prepare_inputs",
     "resolve_model_id",
+    "sample_frames",
     "split_thinking",
+    "video_message",
 ]

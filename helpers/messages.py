@@ -67,6 +67,23 @@ def _as_pil(value: Any, where: str) -> Image.Image:
     )
 
 
+# qwen-vl-utils' default lower bound on a video frame: 128 tokens of 32x32 pixels (Qwen3-VL).
+VIDEO_DEFAULT_MIN_PIXELS = 128 * 32 * 32
+
+
+def _check_video_budget(item: dict[str, Any], where: str) -> None:
+    """Keep ``min_pixels <= max_pixels``: a ``max_pixels`` below the default floor lowers the floor."""
+    low, high = item.get("min_pixels"), item.get("max_pixels")
+    if high is not None and low is None:
+        item["min_pixels"] = min(VIDEO_DEFAULT_MIN_PIXELS, int(high))
+    elif high is not None and low is not None and low > high:
+        raise InputError(
+            f"{where}: min_pixels ({low}) is larger than max_pixels ({high}); lower min_pixels or raise max_pixels."
+        )
+    if "fps" in item and "nframes" in item:
+        raise InputError(f"{where}: give either 'fps' or 'nframes' for a video, not both.")
+
+
 def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
     where = _where(m, i)
     if not isinstance(item, dict):
@@ -95,6 +112,7 @@ def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
             item[key] = _as_pil(value, where)
         return item
     if kind == "video":
+        _check_video_budget(item, where)
         value = item.get("video")
         if isinstance(value, (str, os.PathLike)):
             item["video"] = _check_path(value, "video", where)

@@ -1,0 +1,283 @@
+"""Sampling video frames (decord, torchcodec or OpenCV) with a content-keyed, atomic cache."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .messages import InputError, MissingInputError
+from .paths import cache_dir as default_cache_dir
+
+#: Bump when the sampling recipe or the cache layout changes.
+FRAME_CACHE_VERSION = 1
+#: Backends in the order they are tried: decord (the seeds' choice), torchcodec (the maintained
+#: one, which transformers uses), OpenCV.
+BACKENDS: tuple[str, ...] = ("decord", "torchcodec", "opencv")
+_MODULES = {"decord": "decord", "torchcodec": "torchcodec", "opencv": "cv2"}
+_HASH_CHUNK = 1 << 20
+
+# A decoder takes (path, num_frames) and returns (frames uint8 NxHxWx3 RGB, timestamps in s).
+Decoder = Callable[[str, int], tuple[np.ndarray, np.ndarray]]
+
+
+def even_indices(total_frames: int, num_frames: int) -> np.ndarray:
+    """``num_frames`` indices spread evenly over ``[0, total_frames - 1]``, first and last included."""
+    return np.linspace(0, total_frames - 1, num=num_frames).round().astype(np.int64)
+
+
+def _clamp(num_frames: int, total: int, path: str) -> int:
+    if total <= 0:
+        raise InputError(f"video {path!r} has no frames: re-encode or replace the file.")
+    if num_frames > total:
+        warnings.warn(
+            f"{path!r} has only {total} frames; returning all {total} instead of {num_frames}.",
+            stacklevel=4,
+        )
+    return min(num_frames, total)
+
+
+def _decode_decord(path: str, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    import decord
+
+    reader = decord.VideoReader(path, ctx=decord.cpu(0))
+    indices = even_indices(len(reader), _clamp(num_frames, len(reader), path))
+    frames = reader.get_batch(indices.tolist()).asnumpy()
+    timestamps = np.array(
+        [reader.get_frame_timestamp(int(i))[0] for i in indices], dtype=np.float64
+    )
+    return frames, timestamps
+
+
+def _decode_torchcodec(path: str, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    from torchcodec.decoders import VideoDecoder
+
+    decoder = VideoDecoder(path, dimension_order="NHWC", seek_mode="exact")
+    total = decoder.metadata.num_frames
+    indices = even_indices(total, _clamp(num_frames, total, path))
+    batch = decoder.get_frames_at(indices=indices.tolist())
+    return batch.data.numpy(), batch.pts_seconds.numpy().astype(np.float64)
+
+
+def _decode_opencv(path: str, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise RuntimeError("OpenCV could not open the file")
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        indices = even_indices(total, _clamp(num_frames, total, path))
+        wanted, frames, position = set(indices.tolist()), {}, 0
+        # Read sequentially: seeking is not frame-exact in OpenCV for many codecs.
+        while position <= indices[-1]:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if position in wanted:
+                frames[position] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            position += 1
+    finally:
+        capture.release()
+    if len(frames) != len(wanted):
+        raise RuntimeError(f"OpenCV read {len(frames)} of {len(wanted)} frames")
+    stamps = indices / fps if fps > 0 else np.full(len(indices), np.nan)
+    return np.stack([frames[i] for i in indices.tolist()]), stamps.astype(np.float64)
+
+
+DECODERS: dict[str, Decoder] = {
+    "decord": _decode_decord,
+    "torchcodec": _decode_torchcodec,
+    "opencv": _decode_opencv,
+}
+
+
+def available_backends() -> list[str]:
+    """The backends whose library is installed, in the order they are tried."""
+    return [b for b in BACKENDS if importlib.util.find_spec(_MODULES[b]) is not None]
+
+
+def _check_video_path(path: str | os.PathLike) -> Path:
+    video = Path(path).expanduser()
+    if not video.exists():
+        raise MissingInputError(
+            f"video not found: {os.fspath(path)!r}. Check the path (relative to {Path.cwd()}), or use "
+            "helpers.INPUT_DIR / 'name.mp4' for the cookbook's inputs."
+        )
+    if video.is_dir():
+        raise InputError(
+            f"video path {os.fspath(path)!r} is a folder: pass one video file inside it."
+        )
+    if video.stat().st_size == 0:
+        raise InputError(
+            f"video {os.fspath(path)!r} is an empty file: re-download or re-encode it."
+        )
+    return video
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's content (the cache key part that notices a changed file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_entry(path: str | os.PathLike, num_frames: int, backend: str, cache_dir: Path) -> Path:
+    """The cache file for these frames: keyed by content, frame count, backend and recipe version."""
+    key = f"{file_digest(path)}-n{num_frames}-{backend}-v{FRAME_CACHE_VERSION}"
+    return cache_dir / f"{key}.npz"
+
+
+def _load_entry(entry: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached frames, or ``None`` (and the file removed) if the entry is missing or corrupt."""
+    if not entry.exists():
+        return None
+    try:
+        with np.load(entry, allow_pickle=False) as data:
+            frames, timestamps = data["frames"], data["timestamps"]
+        valid = (
+            frames.dtype == np.uint8
+            and frames.ndim == 4
+            and frames.shape[-1] == 3
+            and 0 < len(frames) <= num_frames
+            and timestamps.shape == (len(frames),)
+        )
+        if valid:
+            return frames, timestamps
+        reason = f"unexpected contents {frames.dtype} {frames.shape}"
+    except Exception as exc:  # a truncated or garbled file: any reader error means rebuild
+        reason = f"{type(exc).__name__}: {exc}"
+    warnings.warn(
+        f"frame cache entry {entry.name} is corrupt ({reason}); rebuilding it.", stacklevel=3
+    )
+    entry.unlink(missing_ok=True)
+    return None
+
+
+def _save_entry(entry: Path, frames: np.ndarray, timestamps: np.ndarray) -> None:
+    """Write atomically: a unique temporary file in the same folder, then rename over the entry."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=entry.stem + ".", suffix=".tmp", dir=entry.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, frames=frames, timestamps=timestamps)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, entry)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _decode(path: str, num_frames: int, backends: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    errors = []
+    for name in backends:
+        try:
+            frames, timestamps = DECODERS[name](path, num_frames)
+        except InputError:
+            raise
+        except Exception as exc:
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        return np.ascontiguousarray(frames, dtype=np.uint8), timestamps, name
+    raise InputError(
+        f"video {path!r} could not be decoded ({'; '.join(errors) or 'no backend installed'}). "
+        "The file may be corrupt or use an unusual codec: re-encode it, e.g. "
+        "`ffmpeg -i in.avi -c:v libx264 -pix_fmt yuv420p out.mp4`, or `pip install torchcodec`."
+    )
+
+
+def sample_frames(
+    path: str | os.PathLike,
+    num_frames: int,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    backend: str | None = None,
+    use_cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``num_frames`` frames spread evenly over the whole video, and their timestamps.
+
+    Returns ``(frames, timestamps)``: ``uint8`` RGB frames N×H×W×3 and N times in seconds. A video
+    with fewer frames than asked returns all of them (with a warning). ``backend`` picks
+    ``"decord"``, ``"torchcodec"`` or ``"opencv"``; by default the first installed one that
+    decodes the file. Results are cached under ``cache_dir`` (default: the cookbook cache),
+    keyed by the file's content, so a file changed in place is decoded again.
+    """
+    if not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
+        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
+    video = _check_video_path(path)
+    if backend is not None and backend not in DECODERS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {list(DECODERS)}.")
+    candidates = [backend] if backend else available_backends()
+    if not candidates:
+        raise InputError(
+            "no video backend is installed: `pip install torchcodec` (or decord, opencv-python)."
+        )
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "frames"
+    if use_cache:
+        for name in candidates:
+            entry = cache_entry(video, int(num_frames), name, folder)
+            if (hit := _load_entry(entry, int(num_frames))) is not None:
+                return hit
+    frames, timestamps, used = _decode(str(video), int(num_frames), candidates)
+    if use_cache:
+        _save_entry(cache_entry(video, int(num_frames), used, folder), frames, timestamps)
+    return frames, timestamps
+
+
+def video_message(
+    video: str | os.PathLike | list[Any],
+    prompt: str,
+    **budget: Any,
+) -> list[dict[str, Any]]:
+    """A one-turn conversation with a video (a path, or a list of frames) and a question.
+
+    ``budget`` goes into the video item, as qwen-vl-utils reads it: ``fps`` or ``nframes``,
+    ``max_frames``, ``min_pixels``, ``max_pixels``, ``total_pixels``; for a frame list,
+    ``sample_fps`` (frames per second they were taken at) and ``raw_fps``.
+    """
+    value = os.fspath(video) if isinstance(video, (str, os.PathLike)) else list(video)
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "video", "video": value, **budget},
+                {"type": "text", "text": prompt},
+            ],
+        }
+    ]
+
+
+def describe_video(path: str | os.PathLike) -> dict[str, Any]:
+    """Frame count, frame rate, duration and size of a video (with the first available backend)."""
+    video = str(_check_video_path(path))
+    import cv2
+
+    capture = cv2.VideoCapture(video)
+    try:
+        if not capture.isOpened():
+            raise InputError(f"video {video!r} cannot be opened: re-encode it as H.264 mp4.")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        size = (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+    finally:
+        capture.release()
+    return {
+        "frames": frames,
+        "fps": fps,
+        "seconds": frames / fps if fps else float("nan"),
+        "size_wh": size,
+    }

@@ -1,0 +1,70 @@
+"""Generate input/events.mp4: an 8 s clip with known events at known times, and its truth.
+
+A red ball enters from the left at 2.0 s, a blue square that sat on the right leaves at 6.5 s,
+and every frame shows its number and time. Deterministic: the same file every run.
+Usage: python scripts/make_events_video.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import cv2
+import numpy as np
+
+import helpers
+
+FPS = 10
+SECONDS = 8.0
+SIZE_WH = (320, 240)
+EVENTS = {
+    "red_ball_enters": 2.0,  # the red ball first appears at the left edge
+    "blue_square_leaves": 6.5,  # the blue square is gone from this frame on
+}
+QUESTIONS = {
+    "red_ball_enters": "At what second does the red ball first appear?",
+    "blue_square_leaves": "At what second does the blue square disappear?",
+}
+
+
+def frame_at(index: int) -> np.ndarray:
+    """BGR frame ``index``: grey background, counter text, ball and square per EVENTS."""
+    w, h = SIZE_WH
+    t = index / FPS
+    frame = np.full((h, w, 3), 200, np.uint8)
+    if t < EVENTS["blue_square_leaves"]:
+        cv2.rectangle(frame, (240, 90), (290, 140), (255, 0, 0), thickness=-1)
+    if t >= EVENTS["red_ball_enters"]:
+        x = int(10 + (t - EVENTS["red_ball_enters"]) * 35)
+        cv2.circle(frame, (x, 170), 18, (0, 0, 255), thickness=-1)
+    cv2.putText(
+        frame,
+        f"frame {index:03d}  t={t:4.1f}s",
+        (8, 24),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.6,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
+    return frame
+
+
+def main() -> None:
+    out = helpers.INPUT_DIR / "events.mp4"
+    w, h = SIZE_WH
+    command = [
+        "ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+        "-s", f"{w}x{h}", "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "medium",
+        "-crf", "23", "-pix_fmt", "yuv420p", "-threads", "1", "-bitexact", "-map_metadata", "-1", str(out),
+    ]  # fmt: skip
+    frames = b"".join(frame_at(i).tobytes() for i in range(int(SECONDS * FPS)))
+    subprocess.run(command, input=frames, check=True)
+    truth = {"fps": FPS, "seconds": SECONDS, "events": EVENTS, "questions": QUESTIONS}
+    (helpers.INPUT_DIR / "events.json").write_text(json.dumps(truth, indent=2) + "\n")
+    print(f"wrote {out} ({out.stat().st_size} bytes) and events.json")
+
+
+if __name__ == "__main__":
+    main()
