@@ -5,11 +5,21 @@ Importing the package only defines names: nothing is loaded, downloaded or writt
 
 from .budget import VisualTokens, count_visual_tokens
 from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs, split_thinking
+from .detection import (
+    Detection,
+    Point,
+    draw_detections,
+    grounding_prompt,
+    label_colors,
+    parse_detections,
+    parse_points,
+)
 from .grid import image_grid
 from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
 from .messages import InputError, MissingInputError, check_messages, image_message
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
+from .scoring import DetectionScore, load_coco_ground_truth, score_detections
 from .video import available_backends, describe_video, sample_frames, video_message
 
 __all__ = [
@@ -20,10 +30,13 @@ __all__ = [
     "OUTPUT_DIR",
     "REPO_ROOT",
     "Answer",
+    "Detection",
+    "DetectionScore",
     "DeviceCaps",
     "InputError",
     "MissingInputError",
     "ModelLoadError",
+    "Point",
     "RuntimeChoice",
     "VisualTokens",
     "available_backends",
@@ -35,13 +48,20 @@ __all__ = [
     "count_visual_tokens",
     "describe_video",
     "detect_caps",
+    "draw_detections",
+    "grounding_prompt",
     "image_grid",
     "image_message",
+    "label_colors",
+    "load_coco_ground_truth",
     "load_model",
     "output_path",
+    "parse_detections",
+    "parse_points",
     "prepare_inputs",
     "resolve_model_id",
     "sample_frames",
+    "score_detections",
     "split_thinking",
     "video_message",
 ]

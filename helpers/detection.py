@@ -1,0 +1,301 @@
+"""Grounding: parse Qwen3-VL's boxes and points, draw them, and score them against ground truth.
+
+Qwen3-VL writes boxes as ``{"bbox_2d": [x1, y1, x2, y2], "label": ...}`` and points as
+``{"point_2d": [x, y], "label": ...}`` in a relative 0-1000 space, x first. Pixels are
+``value / 1000 * size`` (the model card's scale; some older notebooks divide by 999).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .chat import split_thinking
+from .fonts import font_path, load_font
+
+SCALE = 1000.0
+BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
+POINT_KEYS = ("point_2d", "point")
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One box: ``label`` and ``box`` = (x1, y1, x2, y2) in the 0-1000 space, x1 <= x2, y1 <= y2."""
+
+    label: str
+    box: tuple[float, float, float, float]
+
+    def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """Integer pixel corners for an image of ``width`` x ``height`` (value / 1000 * size)."""
+        x1, y1, x2, y2 = self.box
+        return (
+            round(x1 / SCALE * width),
+            round(y1 / SCALE * height),
+            round(x2 / SCALE * width),
+            round(y2 / SCALE * height),
+        )
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point: ``label`` and ``point`` = (x, y) in the 0-1000 space."""
+
+    label: str
+    point: tuple[float, float]
+
+    def to_pixels(self, width: int, height: int) -> tuple[int, int]:
+        x, y = self.point
+        return round(x / SCALE * width), round(y / SCALE * height)
+
+
+def _json_candidates(text: str) -> list[str]:
+    """Fenced blocks (an unclosed last fence included), else the text from the first [ or {."""
+    blocks = [body for _tag, body in _FENCE.findall(text) if body.strip()]
+    if blocks:
+        return blocks
+    start = min((i for i in (text.find("["), text.find("{")) if i >= 0), default=-1)
+    return [text[start:]] if start >= 0 else []
+
+
+def _load_entries(candidate: str) -> list[Any]:
+    """JSON entries of one candidate; a cut-off last entry is dropped, complete ones kept."""
+    import json_repair
+
+    body = candidate.strip()
+    last = max(body.rfind("]"), body.rfind("}"))
+    if last >= 0 and not re.search(r'[\[\]{}:"]', body[last + 1 :]):
+        body = body[: last + 1]  # prose (or a lone comma) after the JSON
+        complete = True
+    else:
+        complete = last < 0 or last == len(body) - 1
+    try:
+        data, _end = json.JSONDecoder().raw_decode(body)
+        complete = True
+    except json.JSONDecodeError:
+        # Python quotes, trailing commas or a cut-off answer: let json-repair read it. If the text
+        # stopped mid-entry, the repaired last entry is a guess: drop it.
+        data = json_repair.loads(body)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        return []
+    entries = list(data)
+    if not complete and entries:
+        entries = entries[:-1]
+    return entries
+
+
+def parse_entries(text: str) -> list[Any]:
+    """Every JSON entry in a model answer (thinking removed, fences or prose around it)."""
+    _thinking, answer = split_thinking(text)
+    answer = answer or text
+    entries: list[Any] = []
+    for candidate in _json_candidates(answer):
+        entries.extend(_load_entries(candidate))
+    return entries
+
+
+def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (list, tuple)):
+        value = value[0]  # [[x1, y1, x2, y2]]
+    if not isinstance(value, (list, tuple)) or len(value) != count:
+        return None
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return numbers if all(np.isfinite(numbers)) else None
+
+
+def _clip(value: float) -> float:
+    return min(max(value, 0.0), SCALE)
+
+
+def _label(entry: dict[str, Any], key: str) -> str:
+    value = entry.get(key, "")
+    return value if isinstance(value, str) else str(value)
+
+
+def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
+    """Boxes from a model answer, tolerant of what models really write.
+
+    Handles fenced or bare JSON, prose around it, a single object, Python-style quotes, a
+    ``<think>`` block, an answer cut off by ``max_new_tokens`` (complete objects kept), corners in
+    the wrong order (sorted), coordinates outside 0-1000 (clipped) and malformed entries (skipped).
+    No JSON at all gives ``[]`` and a warning. ``label_key`` names the label field (e.g.
+    ``"text_content"`` for text spotting).
+    """
+    entries = parse_entries(text)
+    if not entries:
+        warnings.warn(f"no JSON boxes found in the answer: {text[:80]!r}", stacklevel=2)
+        return []
+    detections, skipped = [], 0
+    for entry in entries:
+        raw = (
+            next((entry[k] for k in BOX_KEYS if k in entry), None)
+            if isinstance(entry, dict)
+            else None
+        )
+        box = _numbers(raw, 4)
+        if box is None:
+            skipped += 1
+            continue
+        x1, x2 = sorted((_clip(box[0]), _clip(box[2])))
+        y1, y2 = sorted((_clip(box[1]), _clip(box[3])))
+        if x1 == x2 or y1 == y2:
+            skipped += 1
+            continue
+        detections.append(Detection(_label(entry, label_key), (x1, y1, x2, y2)))
+    if skipped:
+        warnings.warn(f"skipped {skipped} malformed or empty box entries", stacklevel=2)
+    return detections
+
+
+def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
+    """Points (``point_2d``) from a model answer, with the same tolerance as :func:`parse_detections`."""
+    entries = parse_entries(text)
+    if not entries:
+        warnings.warn(f"no JSON points found in the answer: {text[:80]!r}", stacklevel=2)
+        return []
+    points = []
+    for entry in entries:
+        raw = (
+            next((entry[k] for k in POINT_KEYS if k in entry), None)
+            if isinstance(entry, dict)
+            else None
+        )
+        point = _numbers(raw, 2)
+        if point is not None:
+            points.append(Point(_label(entry, label_key), (_clip(point[0]), _clip(point[1]))))
+    return points
+
+
+def grounding_prompt(categories: str | Sequence[str], kind: str = "box") -> str:
+    """The grounding prompt Qwen3-VL is trained on, for boxes (``"box"``) or points (``"point"``)."""
+    names = [categories] if isinstance(categories, str) else list(categories)
+    if not names:
+        raise ValueError("grounding_prompt: give at least one category.")
+    quoted = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+    if kind == "box":
+        return (
+            f"Locate every instance that belongs to the following categories: {quoted}. "
+            "Report bbox coordinates in JSON format."
+        )
+    if kind == "point":
+        return (
+            f"Locate every instance that belongs to the following categories: {quoted}. "
+            "Report point coordinates in JSON format."
+        )
+    raise ValueError(f"grounding_prompt: kind must be 'box' or 'point', got {kind!r}.")
+
+
+def label_colors(labels: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+    """One distinct colour per label (supervision's default palette), stable in order of appearance."""
+    import supervision as sv
+
+    palette = sv.ColorPalette.DEFAULT
+    ordered = list(dict.fromkeys(labels))
+    return {label: palette.by_idx(i).as_rgb() for i, label in enumerate(ordered)}
+
+
+def draw_detections(
+    image: Image.Image | np.ndarray,
+    detections: Sequence[Detection] = (),
+    points: Sequence[Point] = (),
+    *,
+    colors: dict[str, tuple[int, int, int]] | None = None,
+    dashed: bool = False,
+) -> Image.Image:
+    """A new image with boxes (one colour per label, label on a filled background) and points.
+
+    Labels in any script are drawn with a wide-coverage font (Noto/DejaVu); line width and text
+    size scale with the image. The input is not changed. ``dashed`` draws boxes dashed (e.g. for
+    ground truth next to predictions).
+    """
+    import supervision as sv
+
+    base = image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
+    canvas = base.convert("RGB")
+    width, height = canvas.size
+    colors = colors or label_colors([d.label for d in detections] + [p.label for p in points])
+    thickness = max(2, round(min(width, height) / 250))
+    font_size = max(12, round(min(width, height) / 40))
+    if detections:
+        xyxy = np.array([d.to_pixels(width, height) for d in detections], dtype=float)
+        names = [d.label for d in detections]
+        palette = sv.ColorPalette([sv.Color(*colors[n]) for n in dict.fromkeys(names)])
+        class_ids = np.array([list(dict.fromkeys(names)).index(n) for n in names])
+        found = sv.Detections(xyxy=xyxy, class_id=class_ids)
+        if dashed:
+            draw = ImageDraw.Draw(canvas)
+            for (x1, y1, x2, y2), name in zip(xyxy, names, strict=True):
+                _dashed_rectangle(draw, (x1, y1, x2, y2), colors[name], thickness)
+        else:
+            canvas = sv.BoxAnnotator(color=palette, thickness=thickness).annotate(canvas, found)
+        labelled = [i for i, n in enumerate(names) if n]
+        if labelled:
+            annotator = sv.RichLabelAnnotator(
+                color=palette,
+                font_path=font_path(),
+                font_size=font_size,
+                text_padding=max(2, font_size // 4),
+                smart_position=True,
+            )
+            canvas = annotator.annotate(
+                canvas, found[np.array(labelled)], labels=[names[i] for i in labelled]
+            )
+    if points:
+        draw = ImageDraw.Draw(canvas)
+        radius = max(4, round(min(width, height) / 80))
+        font = load_font(font_size)
+        for point in points:
+            x, y = point.to_pixels(width, height)
+            color = colors[point.label]
+            draw.ellipse(
+                (x - radius, y - radius, x + radius, y + radius),
+                fill=color,
+                outline="white",
+                width=2,
+            )
+            if point.label:
+                draw.text(
+                    (x + radius + 2, y - radius),
+                    point.label,
+                    fill=color,
+                    font=font,
+                    stroke_width=2,
+                    stroke_fill="white",
+                )
+    return canvas
+
+
+def _dashed_rectangle(
+    draw: ImageDraw.ImageDraw, box: Sequence[float], color: tuple[int, int, int], width: int
+) -> None:
+    x1, y1, x2, y2 = box
+    dash = 4 * width
+    for start, end in (
+        ((x1, y1), (x2, y1)),
+        ((x2, y1), (x2, y2)),
+        ((x2, y2), (x1, y2)),
+        ((x1, y2), (x1, y1)),
+    ):
+        length = max(abs(end[0] - start[0]), abs(end[1] - start[1]))
+        for offset in np.arange(0, length, 2 * dash):
+            a, b = (
+                offset / length if length else 0,
+                min(offset + dash, length) / length if length else 1,
+            )
+            draw.line(
+                (start[0] + (end[0] - start[0]) * a, start[1] + (end[1] - start[1]) * a,
+                 start[0] + (end[0] - start[0]) * b, start[1] + (end[1] - start[1]) * b),
+                fill=color, width=width,
+            )  # fmt: skip
