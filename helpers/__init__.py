@@ -17,6 +17,17 @@ from .detection import (
 from .grid import image_grid
 from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
 from .messages import InputError, MissingInputError, check_messages, image_message
+from .ocr import (
+    MARKDOWN_PROMPT,
+    OCR_PROMPT,
+    SPOTTING_PROMPT,
+    OcrRecord,
+    cer,
+    list_images,
+    normalize_text,
+    ocr_folder,
+    wer,
+)
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
 from .scoring import DetectionScore, load_coco_ground_truth, score_detections
@@ -26,9 +37,12 @@ __all__ = [
     "DEFAULT_MODEL_ID",
     "GENERATION_PRESETS",
     "INPUT_DIR",
+    "MARKDOWN_PROMPT",
     "MODEL_ENV_VAR",
+    "OCR_PROMPT",
     "OUTPUT_DIR",
     "REPO_ROOT",
+    "SPOTTING_PROMPT",
     "Answer",
     "Detection",
     "DetectionScore",
@@ -36,11 +50,13 @@ __all__ = [
     "InputError",
     "MissingInputError",
     "ModelLoadError",
+    "OcrRecord",
     "Point",
     "RuntimeChoice",
     "VisualTokens",
     "available_backends",
     "cache_dir",
+    "cer",
     "chat",
     "chat_batch",
     "check_messages",
@@ -53,8 +69,11 @@ __all__ = [
     "image_grid",
     "image_message",
     "label_colors",
+    "list_images",
     "load_coco_ground_truth",
     "load_model",
+    "normalize_text",
+    "ocr_folder",
     "output_path",
     "parse_detections",
     "parse_points",
@@ -64,4 +83,5 @@ __all__ = [
     "score_detections",
     "split_thinking",
     "video_message",
+    "wer",
 ]

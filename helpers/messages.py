@@ -44,7 +44,7 @@ def _check_path(value: str | os.PathLike, kind: str, where: str) -> str:
     if kind == "image":
         try:
             with Image.open(path) as img:
-                img.verify()
+                img.load()  # decodes fully: catches truncated files that a header check passes
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise InputError(
                 f"image {text!r} ({where}) cannot be read as an image ({exc}). The file is corrupt "

@@ -1,0 +1,175 @@
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers
+from helpers.ocr import cer, normalize_text, ocr_folder, wer
+
+
+@pytest.mark.parametrize(
+    ("prediction", "reference", "expected"),
+    [
+        ("TOTAL 12.50", "TOTAL 12.50", 0.0),  # identical
+        ("TOTAL 12.5O", "TOTAL 12.50", 1 / 11),  # one substitution in 11 characters
+        ("TOTAL  12.50\n", "TOTAL\n12.50", 0.0),  # whitespace runs and ends do not count
+        ("TOTAL", "TOTAL 12.50", 6 / 11),  # six characters missing
+        ("", "abcd", 1.0),  # nothing read
+        ("abcdabcd", "abcd", 1.0),  # four extra characters
+        ("", "", 0.0),  # nothing to read, nothing read
+        ("x", "", 1.0),  # nothing to read, something read
+        ("Спасибо!", "Спасибо", 1 / 7),  # non-Latin: characters, not bytes
+        ("谢谢惠顾", "谢谢光临", 0.5),  # CJK: two of four characters wrong
+    ],
+)
+def test_cer(prediction, reference, expected):
+    assert cer(prediction, reference) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "reference", "expected"),
+    [
+        ("CASH 20.00", "CASH 20.00", 0.0),  # identical
+        ("CASH 2O.00", "CASH 20.00", 0.5),  # one of two words wrong
+        ("CASH", "CASH 20.00 CHANGE 7.50", 0.75),  # three of four words missing
+        ("a b c", "a c", 0.5),  # one inserted word over two
+    ],
+)
+def test_wer(prediction, reference, expected):
+    assert wer(prediction, reference) == pytest.approx(expected)
+
+
+def test_normalize_text():
+    assert normalize_text("  a\n\n b\t c  ") == "a b c"
+
+
+@pytest.fixture
+def receipts(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, color in enumerate(["red", "green", "blue"]):
+        Image.new("RGB", (64 + 32 * i, 64), color).save(folder / f"{i}_img.png")
+    (folder / "0_img.txt").write_text("known text")  # ground truth for one image only
+    (folder / "3_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    (folder / "notes.md").write_text("not an image")
+    return folder
+
+
+def test_ocr_folder_writes_resumes_and_reports(tiny, receipts, tmp_path, capsys):
+    model, processor = tiny
+    out = tmp_path / "out"
+    table = ocr_folder(
+        model, processor, receipts, out_dir=out, batch_size=2, max_new_tokens=5, progress=False
+    )
+    assert list(table["image"]) == ["0_img.png", "1_img.png", "2_img.png", "3_broken.jpg"]
+    assert list(table["status"]) == ["done", "done", "done", "error"]
+    assert sorted(p.name for p in out.iterdir()) == ["0_img.txt", "1_img.txt", "2_img.txt"]
+    assert "3_broken.jpg" in capsys.readouterr().out
+    assert "cannot be read" in table.loc[3, "error"]
+    assert table.loc[0, "cer"] is not None and np.isnan(table.loc[1, "cer"])  # truth only for 0_img
+    assert table.loc[0, "cer"] == pytest.approx(
+        cer((out / "0_img.txt").read_text(), "known text"), abs=1e-4
+    )
+
+    def boom(*args, **kwargs):
+        raise AssertionError("generate called although every image is done")
+
+    model_generate = model.generate
+    model.generate = boom
+    try:
+        again = ocr_folder(model, processor, receipts, out_dir=out, batch_size=2, progress=False)
+    finally:
+        model.generate = model_generate
+    assert list(again["status"]) == ["cached", "cached", "cached", "error"]
+    assert list(again["output"][:3]) == list(table["output"][:3])
+
+
+def test_interrupted_run_keeps_finished_batches(tiny, receipts, tmp_path, monkeypatch):
+    model, processor = tiny
+    out = tmp_path / "out"
+    calls = {"n": 0}
+    real = helpers.ocr.chat_batch
+
+    def fail_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(helpers.ocr, "chat_batch", fail_second)
+    with pytest.raises(KeyboardInterrupt):
+        ocr_folder(
+            model, processor, receipts, out_dir=out, batch_size=2, max_new_tokens=4, progress=False
+        )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "0_img.txt",
+        "1_img.txt",
+    ]  # first batch kept, no temp files
+    monkeypatch.setattr(helpers.ocr, "chat_batch", real)
+    table = ocr_folder(
+        model, processor, receipts, out_dir=out, batch_size=2, max_new_tokens=4, progress=False
+    )
+    assert list(table["status"]) == ["cached", "cached", "done", "error"]
+
+
+def test_batching_gives_same_files_as_batch_size_one(tiny, receipts, tmp_path):
+    model, processor = tiny
+    one, four = tmp_path / "one", tmp_path / "four"
+    ocr_folder(
+        model, processor, receipts, out_dir=one, batch_size=1, max_new_tokens=6, progress=False
+    )
+    ocr_folder(
+        model, processor, receipts, out_dir=four, batch_size=4, max_new_tokens=6, progress=False
+    )
+    for path in one.iterdir():
+        assert (four / path.name).read_text() == path.read_text()
+
+
+def test_ocr_folder_bad_folder(tiny, tmp_path):
+    model, processor = tiny
+    with pytest.raises(helpers.InputError, match="not a folder"):
+        ocr_folder(model, processor, tmp_path / "nope", out_dir=tmp_path / "out")
+
+
+def test_truncated_jpeg_is_rejected(tmp_path):
+    path = tmp_path / "cut.jpg"
+    noise = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path)
+    path.write_bytes(path.read_bytes()[:20_000])  # a header that parses, pixel data cut short
+    with Image.open(path) as img:
+        img.verify()  # a header check alone would pass this file
+    with pytest.raises(helpers.InputError, match=r"cut\.jpg"):
+        helpers.check_messages(helpers.image_message(path, "x"))
+
+
+def test_receipt_generator_is_reproducible(tmp_path):
+    script = helpers.REPO_ROOT / "scripts" / "make_receipts.py"
+    for name in ("a", "b"):
+        subprocess.run(
+            [sys.executable, str(script), "--seed", "3", "--out", str(tmp_path / name)],
+            check=True,
+            capture_output=True,
+        )
+
+    def digests(folder):
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+        }
+
+    first = digests(tmp_path / "a")
+    assert first == digests(tmp_path / "b")
+    assert len([n for n in first if n.endswith(".png")]) >= 8
+    assert "合计" in (tmp_path / "a" / "09_chinese.txt").read_text(encoding="utf-8")
+
+
+def test_committed_receipts_match_the_generator(tmp_path):
+    script = helpers.REPO_ROOT / "scripts" / "make_receipts.py"
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
+    )
+    committed = helpers.INPUT_DIR / "receipts"
+    for path in tmp_path.iterdir():
+        assert (committed / path.name).read_bytes() == path.read_bytes(), path.name
