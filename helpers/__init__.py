@@ -15,6 +15,7 @@ from .detection import (
     parse_points,
 )
 from .grid import image_grid
+from .html import extract_code_block, preview_html, render_html, save_html
 from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
 from .messages import InputError, MissingInputError, check_messages, image_message
 from .ocr import (
@@ -65,6 +66,7 @@ __all__ = [
     "describe_video",
     "detect_caps",
     "draw_detections",
+    "extract_code_block",
     "grounding_prompt",
     "image_grid",
     "image_message",
@@ -78,8 +80,11 @@ __all__ = [
     "parse_detections",
     "parse_points",
     "prepare_inputs",
+    "preview_html",
+    "render_html",
     "resolve_model_id",
     "sample_frames",
+    "save_html",
     "score_detections",
     "split_thinking",
     "video_message",

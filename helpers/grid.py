@@ -46,7 +46,7 @@ def image_grid(
     grid = Image.new(
         "RGB", (columns * tile_w + (columns - 1) * gap, rows * tile_h + (rows - 1) * gap), "white"
     )
-    font = load_font(max(10, tile_h // 10))
+    font = load_font(max(10, min(28, tile_h // 10)))
     draw = ImageDraw.Draw(grid)
     for i, tile in enumerate(tiles):
         fitted = tile.copy()

@@ -1,0 +1,145 @@
+import hashlib
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers
+from helpers.html import (
+    extract_code_block,
+    find_chromium,
+    preview_html,
+    render_html,
+    sandboxed_iframe,
+    save_html,
+)
+
+PAGE = "<!DOCTYPE html>\n<html><body>Hi</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "incomplete"),
+    [
+        # one fenced block with prose around it
+        (f"Here is the page:\n```html\n{PAGE}\n```\nEnjoy!", PAGE, False),
+        # several blocks: the last html one wins
+        (f"```html\n<p>draft</p>\n```\nBetter:\n```html\n{PAGE}\n```", PAGE, False),
+        # CSS block first, then the HTML block
+        (f"```css\nbody {{ color: red; }}\n```\n```html\n{PAGE}\n```", PAGE, False),
+        # upper-case fence tag
+        (f"```HTML\n{PAGE}\n```", PAGE, False),
+        # no fence: the <!DOCTYPE ...> ... </html> span
+        (f"Sure! {PAGE} Let me know.", PAGE, False),
+        # no fence, no doctype: <html> ... </html>
+        (
+            "Page: <html lang='en'><body>x</body></html> done",
+            "<html lang='en'><body>x</body></html>",
+            False,
+        ),
+        # cut off before the closing fence: what was written, flagged incomplete
+        (
+            "```html\n<!DOCTYPE html>\n<html><body><div>unfinished",
+            "<!DOCTYPE html>\n<html><body><div>unfinished",
+            True,
+        ),
+        # cut off without a fence and without </html>
+        ("<!DOCTYPE html><html><body>half", "<!DOCTYPE html><html><body>half", True),
+        # a thinking block before the answer
+        (f"<think>Use a grid ```html <b>no</b>```</think>\n```html\n{PAGE}\n```", PAGE, False),
+    ],
+)
+def test_extract_code_block(answer, expected, incomplete):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert extract_code_block(answer) == expected
+    assert any("incomplete" in str(w.message) for w in caught) == incomplete
+
+
+def test_extract_other_language():
+    assert (
+        extract_code_block("```python\nprint(1)\n```\n```html\n<p></p>\n```", "python")
+        == "print(1)"
+    )
+
+
+@pytest.mark.parametrize("answer", ["I cannot draw that.", "```css\nbody {}\n```", ""])
+def test_no_html_raises_with_the_answer_start(answer):
+    with pytest.raises(ValueError, match="no html code found"):
+        extract_code_block(answer)
+
+
+def test_save_html(tmp_path):
+    target = tmp_path / "deep" / "page.html"
+    assert save_html("<p>é</p>", target) == target
+    assert target.read_text(encoding="utf-8") == "<p>é</p>"
+    save_html("<p>é</p>", target)  # same content: fine
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_html("<p>other</p>", target)
+    assert target.read_text(encoding="utf-8") == "<p>é</p>"  # untouched
+    save_html("<p>other</p>", target, overwrite=True)
+    assert target.read_text(encoding="utf-8") == "<p>other</p>"
+    assert [p.name for p in target.parent.iterdir()] == ["page.html"]  # no temporary files
+
+
+def test_preview_is_sandboxed_and_escaped():
+    page = '<html><body><script>parent.document.title = "pwned"</script><p class="x">a & b</p></body></html>'
+    tag = sandboxed_iframe(page)
+    assert 'sandbox="allow-scripts"' in tag and "allow-same-origin" not in tag
+    assert "<script>" not in tag and "&lt;script&gt;" in tag and "&quot;x&quot;" in tag
+    assert tag.count("<iframe") == 1
+    assert 'sandbox=""' in sandboxed_iframe(page, allow_scripts=False)
+    assert preview_html(page).data == tag
+
+
+needs_chromium = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium: `apt-get install chromium` (scripts/setup.sh does)",
+)
+
+
+@needs_chromium
+def test_render_solid_red_page(tmp_path):
+    png = render_html(
+        "<html><body style='margin:0;background:#ff0000'></body></html>",
+        tmp_path / "red.png",
+        width=320,
+        height=200,
+    )
+    image = Image.open(png).convert("RGB")
+    assert image.size == (320, 200)
+    assert np.all(np.asarray(image) == (255, 0, 0))
+
+
+@needs_chromium
+def test_render_from_file_and_blocked_network(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><link rel='stylesheet' href='https://fonts.example.com/x.css'>"
+        "<script src='http://192.0.2.1/slow.js'></script></head>"
+        "<body style='margin:0;background:rgb(0,0,255)'><img src='https://example.com/a.png'></body></html>"
+    )
+    start = time.perf_counter()
+    png = render_html(page, tmp_path / "blue.png", width=200, height=100)
+    assert time.perf_counter() - start < 20  # blocked at once, not waiting for timeouts
+    assert Image.open(png).convert("RGB").getpixel((150, 80)) == (0, 0, 255)
+
+
+def test_render_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="HTML file not found"):
+        render_html(tmp_path / "nope.html", tmp_path / "x.png")
+
+
+def test_sketch_generator_is_reproducible(tmp_path):
+    script = helpers.REPO_ROOT / "scripts" / "make_sketches.py"
+    names = ["sketch_chat.png", "sketch_landing.png", "sketch_chat_photo.jpg"]
+
+    def digests():
+        return {n: hashlib.sha256((helpers.INPUT_DIR / n).read_bytes()).hexdigest() for n in names}
+
+    before = digests()
+    subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
+    assert digests() == before  # the committed sketches are what the script makes
