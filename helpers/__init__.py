@@ -3,7 +3,7 @@
 Importing the package only defines names: nothing is loaded, downloaded or written.
 """
 
-from .budget import VisualTokens, count_visual_tokens
+from .budget import VisualTokens, count_visual_tokens, estimate_visual_tokens, kv_cache_bytes
 from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs, split_thinking
 from .detection import (
     Detection,
@@ -66,10 +66,12 @@ __all__ = [
     "describe_video",
     "detect_caps",
     "draw_detections",
+    "estimate_visual_tokens",
     "extract_code_block",
     "grounding_prompt",
     "image_grid",
     "image_message",
+    "kv_cache_bytes",
     "label_colors",
     "list_images",
     "load_coco_ground_truth",

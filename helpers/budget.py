@@ -37,3 +37,59 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
                 VisualTokens(kind, index, (t, h, w), (w * patch, h * patch), t * h * w // merge**2)
             )
     return result
+
+
+def estimate_visual_tokens(
+    size_wh: tuple[int, int],
+    *,
+    num_frames: int = 1,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    total_pixels: int | None = None,
+    patch_size: int = 16,
+    merge_size: int = 2,
+    temporal_patch_size: int = 2,
+) -> int:
+    """Visual tokens for an image (``num_frames=1``) or a video of ``num_frames`` frames, without
+    reading any pixels: qwen-vl-utils' resize arithmetic (the defaults it applies included).
+
+    Use it to size inputs before they reach the GPU; :func:`count_visual_tokens` gives the exact
+    count for real messages.
+    """
+    from qwen_vl_utils import vision_process as vp
+
+    factor = patch_size * merge_size
+    width, height = size_wh
+    if num_frames <= 1:
+        low = min_pixels if min_pixels is not None else vp.IMAGE_MIN_TOKEN_NUM * factor**2
+        high = max_pixels if max_pixels is not None else vp.IMAGE_MAX_TOKEN_NUM * factor**2
+        h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
+        return (h // patch_size) * (w // patch_size) // merge_size**2
+    frames = vp.ceil_by_factor(num_frames, temporal_patch_size)
+    low = min_pixels if min_pixels is not None else vp.VIDEO_MIN_TOKEN_NUM * factor**2
+    total = total_pixels if total_pixels is not None else vp.MODEL_SEQ_LEN * factor**2 * 0.9
+    cap = max(
+        min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / frames * temporal_patch_size),
+        int(low * 1.05),
+    )
+    high = min(max_pixels, cap) if max_pixels is not None else cap
+    h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
+    return (frames // temporal_patch_size) * (h // patch_size) * (w // patch_size) // merge_size**2
+
+
+def kv_cache_bytes(
+    text_config: Any, tokens: int, *, batch: int = 1, bytes_per_value: int = 2
+) -> int:
+    """Bytes the KV cache holds for ``tokens`` positions (keys and values, every layer)."""
+    head_dim = (
+        getattr(text_config, "head_dim", None)
+        or text_config.hidden_size // text_config.num_attention_heads
+    )
+    per_token = (
+        2
+        * text_config.num_hidden_layers
+        * text_config.num_key_value_heads
+        * head_dim
+        * bytes_per_value
+    )
+    return per_token * tokens * batch

@@ -1,0 +1,212 @@
+"""Generation cost of the Qwen3-VL-4B-Instruct architecture (random weights), against its roofline.
+
+Builds the full-size architecture from its public configuration with random weights (bf16 on a
+GPU), so compute and memory traffic are those of the real model, and reports: time to first token
+for a 1024x1024 image (1024 visual tokens) and for a 64-frame video at notebook 05's budget;
+decode tokens/s at batch 1 (image and text-only prompts) and batch 8; peak GPU memory; and the
+bandwidth roofline (text-weight bytes read per token / measured copy bandwidth).
+``--small`` uses a scaled-down architecture (fp32 on CPU) so CI can run it.
+
+Usage: python bench/generate.py [--small] [--tokens 64] [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py beside this script
+
+import numpy as np
+import torch
+from _common import report
+from PIL import Image
+
+import helpers
+from helpers.chat import GENERATION_PRESETS, prepare_inputs
+
+# Qwen3-VL-4B-Instruct's public configuration.
+FULL = {
+    "text": dict(
+        hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+        intermediate_size=9728, vocab_size=151936, max_position_embeddings=262144, tie_word_embeddings=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_interleaved": True, "mrope_section": [24, 20, 20]},
+    ),
+    "vision": dict(
+        depth=24, hidden_size=1024, intermediate_size=4096, num_heads=16, patch_size=16, temporal_patch_size=2,
+        spatial_merge_size=2, out_hidden_size=2560, num_position_embeddings=2304, deepstack_visual_indexes=[5, 11, 17],
+    ),
+    "image_wh": (1024, 1024),
+}  # fmt: skip
+SMALL = {
+    "text": dict(
+        FULL["text"], hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+        intermediate_size=512, rope_parameters={**FULL["text"]["rope_parameters"], "mrope_section": [12, 10, 10]},
+    ),
+    "vision": dict(FULL["vision"], depth=2, hidden_size=128, intermediate_size=256, num_heads=4, out_hidden_size=256, deepstack_visual_indexes=[0, 1]),
+    "image_wh": (512, 512),
+}  # fmt: skip
+# Notebook 05's video budget.
+VIDEO_BUDGET = {"fps": 1.0, "max_frames": 64, "total_pixels": 8192 * 32 * 32}
+
+
+def build_model(spec: dict, token_ids: dict[str, int], device: str, dtype: torch.dtype):
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    config = Qwen3VLConfig(
+        text_config=spec["text"],
+        vision_config=spec["vision"],
+        tie_word_embeddings=True,
+        **token_ids,
+    )
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Qwen3VLForConditionalGeneration._from_config(
+            config, dtype=dtype, attn_implementation="sdpa"
+        )
+    return model.eval()
+
+
+def copy_bandwidth(device: str, gib: float = 1.0) -> float:
+    """Measured device memory bandwidth in bytes/s (a large tensor copy reads and writes it once)."""
+    n = int(gib * 2**30) // 4
+    src, dst = (
+        torch.empty(n, dtype=torch.float32, device=device),
+        torch.empty(n, dtype=torch.float32, device=device),
+    )
+    dst.copy_(src)
+    sync(device)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        dst.copy_(src)
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n * 4 / best
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def run_generate(model, inputs, new_tokens: int, device: str) -> float:
+    settings = {
+        **GENERATION_PRESETS["greedy"],
+        "max_new_tokens": new_tokens,
+        "min_new_tokens": new_tokens,
+    }
+    sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(**inputs, **settings)
+    sync(device)
+    elapsed = time.perf_counter() - start
+    assert out.shape[1] - inputs["input_ids"].shape[1] == new_tokens
+    return elapsed
+
+
+def measure(
+    name: str, model, inputs, new_tokens: int, device: str, text_bytes: int, bandwidth: float
+) -> dict:
+    batch = int(inputs["input_ids"].shape[0])
+    run_generate(model, inputs, 2, device)  # warm-up (kernels, allocator)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    first = min(run_generate(model, inputs, 1, device) for _ in range(2))
+    total = run_generate(model, inputs, new_tokens, device)
+    per_step = (total - first) / (new_tokens - 1)
+    roofline = bandwidth / text_bytes  # steps/s if every step only read the text weights once
+    return {
+        "case": name,
+        "batch": batch,
+        "prompt_tokens": int(inputs["input_ids"].shape[1]),
+        "ttft_ms": round(first * 1000, 1),
+        "decode_tok_s": round(batch / per_step, 1),
+        "steps_per_s": round(1 / per_step, 1),
+        "roofline_steps_s": round(roofline, 1),
+        "of_roofline_%": round(100 / per_step / roofline, 1),
+        "peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 2)
+        if device.startswith("cuda")
+        else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--small", action="store_true", help="scaled-down architecture, fp32, runs on a CPU"
+    )
+    parser.add_argument(
+        "--tokens", type=int, default=None, help="new tokens per decode measurement"
+    )
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+
+    device = args.device or helpers.choose_runtime(helpers.detect_caps()).device
+    spec = SMALL if args.small else FULL
+    dtype = torch.float32 if args.small or device == "cpu" else torch.bfloat16
+    tokens = args.tokens or (16 if args.small else 128)
+
+    # The tiny checkpoint's processor makes real Qwen3-VL inputs (same patch/merge/temporal sizes);
+    # the big model takes its special-token ids so its prompts line up.
+    _, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+    tok = processor.tokenizer
+    token_ids = {
+        "image_token_id": tok.convert_tokens_to_ids("<|image_pad|>"),
+        "video_token_id": tok.convert_tokens_to_ids("<|video_pad|>"),
+        "vision_start_token_id": tok.convert_tokens_to_ids("<|vision_start|>"),
+        "vision_end_token_id": tok.convert_tokens_to_ids("<|vision_end|>"),
+    }
+    model = build_model(spec, token_ids, device, dtype)
+    text_params = sum(p.numel() for p in model.model.language_model.parameters())
+    text_bytes = sum(p.numel() * p.element_size() for p in model.model.language_model.parameters())
+    all_params = sum(p.numel() for p in model.parameters())
+    bandwidth = copy_bandwidth(device, 1.0 if device.startswith("cuda") else 0.25)
+
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (*spec["image_wh"][::-1], 3), dtype=np.uint8))
+    prompt = "Describe this image in detail."
+    cases = {
+        "image": [helpers.image_message(image, prompt)],
+        "video (notebook budget)": [
+            helpers.video_message(
+                helpers.INPUT_DIR / "vtest.mp4", "Summarize the video.", **VIDEO_BUDGET
+            )
+        ],
+        "text only": [[{"role": "user", "content": "Write a long story about a camera."}]],
+        "text only x8": [[{"role": "user", "content": "Write a long story about a camera."}]] * 8,
+    }
+    rows = []
+    for name, conversations in cases.items():
+        inputs = prepare_inputs(processor, [helpers.check_messages(c) for c in conversations]).to(
+            device
+        )
+        visual = int(
+            sum(
+                (inputs[k] == v).sum()
+                for k, v in [
+                    ("input_ids", token_ids["image_token_id"]),
+                    ("input_ids", token_ids["video_token_id"]),
+                ]
+            )
+        )
+        row = measure(name, model, inputs, tokens, device, text_bytes, bandwidth)
+        rows.append({**row, "visual_tokens": visual})
+    report(
+        "generate_small" if args.small else "generate",
+        rows,
+        architecture="scaled-down (--small)" if args.small else "Qwen3-VL-4B-Instruct",
+        parameters=f"{all_params / 1e9:.3f} B total, {text_params / 1e9:.3f} B text",
+        dtype=str(dtype).replace("torch.", ""),
+        text_weight_gb=round(text_bytes / 1e9, 3),
+        copy_bandwidth_gb_s=round(bandwidth / 1e9, 1),
+        new_tokens=tokens,
+        attention="sdpa",
+    )
+
+
+if __name__ == "__main__":
+    main()

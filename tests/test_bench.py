@@ -1,0 +1,48 @@
+"""The benchmark scripts run (short settings) and report what they claim; no timing is asserted."""
+
+import json
+import os
+import subprocess
+import sys
+
+import helpers
+
+BENCH = helpers.REPO_ROOT / "bench"
+
+
+def _run(script, *args):
+    env = {**os.environ, "QWEN_VL_MODEL": "tiny"}
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def _report(name):
+    return json.loads((helpers.OUTPUT_DIR / "bench" / f"{name}.json").read_text())
+
+
+def test_frames_bench():
+    out = _run("frames.py", "--frames", "4", "8", "--repeats", "1")
+    rows = _report("frames")["rows"]
+    assert "warm/cold" in out
+    assert {r["backend"] for r in rows} == set(helpers.available_backends())
+    assert all(r["returned"] == r["frames"] for r in rows)
+
+
+def test_overhead_bench_same_tokens():
+    out = _run("overhead.py", "--tokens", "8", "--repeats", "1")
+    rows = _report("overhead")["rows"]
+    assert "helpers/seed" in out
+    assert [r["same_text"] for r in rows] == [True, True]
+
+
+def test_generate_bench_small():
+    out = _run("generate.py", "--small", "--tokens", "4")
+    report = _report("generate_small")
+    assert "of_roofline_%" in out
+    cases = {r["case"]: r for r in report["rows"]}
+    assert cases["image"]["visual_tokens"] == helpers.estimate_visual_tokens((512, 512))
+    assert cases["text only x8"]["batch"] == 8
+    assert all(r["decode_tok_s"] > 0 and r["roofline_steps_s"] > 0 for r in report["rows"])
