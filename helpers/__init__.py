@@ -30,6 +30,7 @@ from .ocr import (
     wer,
 )
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
+from .remote import RemoteError, RemoteModel, connect
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
 from .scoring import DetectionScore, load_coco_ground_truth, score_detections
 from .video import available_backends, describe_video, sample_frames, video_message
@@ -53,6 +54,8 @@ __all__ = [
     "ModelLoadError",
     "OcrRecord",
     "Point",
+    "RemoteError",
+    "RemoteModel",
     "RuntimeChoice",
     "VisualTokens",
     "available_backends",
@@ -62,6 +65,7 @@ __all__ = [
     "chat_batch",
     "check_messages",
     "choose_runtime",
+    "connect",
     "count_visual_tokens",
     "describe_video",
     "detect_caps",

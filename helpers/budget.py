@@ -26,6 +26,8 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
     Budgets set on the items (``min_pixels``, ``max_pixels``, ``total_pixels``, ``fps``,
     ``nframes``, ``max_frames``) are honoured, so this sizes inputs before a GPU runs out of memory.
     """
+    if not hasattr(processor, "image_processor"):  # a server connection: no local processor
+        return _count_from_resized(processor, check_messages(messages))
     inputs = prepare_inputs(processor, [check_messages(messages)])
     merge = int(getattr(processor.image_processor, "merge_size", 2))
     patch = int(getattr(processor.image_processor, "patch_size", 16))
@@ -36,6 +38,36 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
             result.append(
                 VisualTokens(kind, index, (t, h, w), (w * patch, h * patch), t * h * w // merge**2)
             )
+    return result
+
+
+def _count_from_resized(processor: Any, conversation: list[dict[str, Any]]) -> list[VisualTokens]:
+    """Visual tokens from the sizes qwen-vl-utils resizes to (what the server's processor also does)."""
+    from qwen_vl_utils import process_vision_info
+
+    patch, merge, temporal = (
+        processor.patch_size,
+        processor.merge_size,
+        processor.temporal_patch_size,
+    )
+    images, videos, _ = process_vision_info(
+        [conversation], return_video_kwargs=True, return_video_metadata=True, image_patch_size=patch
+    )
+    result = []
+    for index, image in enumerate(images or []):
+        width, height = image.size
+        grid = (1, height // patch, width // patch)
+        result.append(
+            VisualTokens("image", index, grid, (width, height), grid[1] * grid[2] // merge**2)
+        )
+    for index, (video, _meta) in enumerate(videos or []):
+        frames, _, height, width = video.shape
+        grid = (frames // temporal, height // patch, width // patch)
+        result.append(
+            VisualTokens(
+                "video", index, grid, (width, height), grid[0] * grid[1] * grid[2] // merge**2
+            )
+        )
     return result
 
 

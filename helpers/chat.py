@@ -41,6 +41,11 @@ def split_thinking(text: str) -> tuple[str, str]:
     return "", text.strip()
 
 
+def is_remote(model: Any) -> bool:
+    """Whether ``model`` is a server connection (:class:`helpers.remote.RemoteModel`)."""
+    return getattr(model, "device", None) == "remote"
+
+
 def _patch_size(processor: Any) -> int:
     return int(getattr(processor.image_processor, "patch_size", 16))
 
@@ -123,10 +128,20 @@ def chat(
     """Answer one conversation (Qwen chat ``messages``: text, image paths/URLs/PIL images, videos).
 
     ``preset`` picks the generation settings (``"greedy"`` or ``"sampling"``); extra keyword
-    arguments go to ``model.generate``. With ``stream=True`` the answer is printed as it is
+    arguments go to ``model.generate``. With a server connection (``QWEN_VL_BASE_URL``) the same
+    call becomes a chat-completions request. With ``stream=True`` the answer is printed as it is
     written; the full text is returned either way, as an :class:`Answer` (a ``str``).
     """
     conversation = check_messages(messages)
+    if is_remote(model):
+        from .remote import remote_chat
+
+        settings = _generation_kwargs(preset, max_new_tokens, generation)
+        return Answer(
+            remote_chat(
+                model, conversation, max_new_tokens=max_new_tokens, stream=stream, settings=settings
+            )
+        )
     streamer = None
     if stream:
         from transformers import TextStreamer
@@ -157,6 +172,16 @@ def chat_batch(
     if not conversations:
         return []
     checked = [check_messages(c) for c in conversations]
+    if is_remote(model):
+        from .remote import remote_chat_batch
+
+        settings = _generation_kwargs(preset, max_new_tokens, generation)
+        return [
+            Answer(t)
+            for t in remote_chat_batch(
+                model, checked, max_new_tokens=max_new_tokens, settings=settings
+            )
+        ]
     texts = generate(
         model, processor, checked, max_new_tokens=max_new_tokens, preset=preset, **generation
     )

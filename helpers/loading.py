@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .remote import BASE_URL_ENV, connect
 from .runtime import RuntimeChoice, choose_runtime, detect_caps
 from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
 
@@ -60,7 +61,22 @@ def load_model(
     ``model_id`` is a hub id, a local folder or ``"tiny"`` (the offline random test model); it
     defaults to ``$QWEN_VL_MODEL``, else ``Qwen/Qwen3-VL-4B-Instruct``. Device, dtype and attention
     are picked from the hardware unless given (see :func:`helpers.runtime.choose_runtime`).
+
+    With ``$QWEN_VL_BASE_URL`` set, nothing is loaded: the pair returned talks to that
+    OpenAI-compatible server (model: ``model_id``, ``$QWEN_VL_MODEL``, or the server's first).
     """
+    base_url = os.environ.get(BASE_URL_ENV)
+    if base_url:
+        served = (
+            os.fspath(model_id) if model_id is not None else os.environ.get(MODEL_ENV_VAR) or None
+        )
+        model, processor = connect(base_url, served)
+        if verbose:
+            print(
+                f"Using {model.name} served at {base_url} (unset {BASE_URL_ENV} to load weights locally)"
+            )
+        return model, processor
+
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 

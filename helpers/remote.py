@@ -1,0 +1,299 @@
+"""Talking to an OpenAI-compatible server (vLLM, SGLang, a hosted API) instead of local weights.
+
+Set ``QWEN_VL_BASE_URL`` (e.g. ``http://localhost:8000/v1``) and, if the server needs one,
+``QWEN_VL_API_KEY``; :func:`helpers.load_model` then returns a :class:`RemoteModel` and
+:func:`helpers.chat` sends requests instead of running ``generate``. Images travel as base64
+data URLs, videos as ``video_url`` data URLs, pixel budgets and fps as vLLM's
+``mm_processor_kwargs``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import mimetypes
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+BASE_URL_ENV = "QWEN_VL_BASE_URL"
+API_KEY_ENV = "QWEN_VL_API_KEY"
+TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
+#: Item keys that are per-request processor settings on vLLM (``mm_processor_kwargs``).
+BUDGET_KEYS = (
+    "min_pixels",
+    "max_pixels",
+    "total_pixels",
+    "fps",
+    "nframes",
+    "max_frames",
+    "min_frames",
+)
+_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+class RemoteError(RuntimeError):
+    """The server could not answer; the message names the server and what to do."""
+
+
+@dataclass
+class RemoteModel:
+    """A model served behind an OpenAI-compatible API; stands in for the local model object."""
+
+    client: Any
+    name: str
+    base_url: str
+    max_retries: int = 3
+    retry_wait_s: float = 1.0
+    device: str = "remote"
+
+
+@dataclass(frozen=True)
+class RemoteProcessor:
+    """Stands in for the local processor: the sizes that visual-token arithmetic needs."""
+
+    patch_size: int = 16
+    merge_size: int = 2
+    temporal_patch_size: int = 2
+
+
+def connect(
+    base_url: str,
+    model: str | None = None,
+    *,
+    api_key: str | None = None,
+    timeout_s: float | None = None,
+    max_retries: int = 3,
+) -> tuple[RemoteModel, RemoteProcessor]:
+    """Connect to ``base_url`` and check it serves ``model`` (default: the first model it lists)."""
+    import openai
+
+    timeout = timeout_s if timeout_s is not None else float(os.environ.get(TIMEOUT_ENV, "600"))
+    client = openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key or os.environ.get(API_KEY_ENV) or "EMPTY",
+        timeout=timeout,
+        max_retries=0,  # retries are ours: bounded, and they never resend a streamed answer
+    )
+    try:
+        served = [m.id for m in client.models.list()]
+    except openai.APIConnectionError as exc:
+        raise RemoteError(
+            f"cannot reach the server at {base_url} ({exc}). Start it (README, 'Serving'), or fix "
+            f"{BASE_URL_ENV} (it usually ends in /v1), or unset it to load the model locally."
+        ) from exc
+    except openai.AuthenticationError as exc:
+        raise RemoteError(
+            f"the server at {base_url} refused the API key: set {API_KEY_ENV}."
+        ) from exc
+    if not served:
+        raise RemoteError(f"the server at {base_url} lists no models; is it still loading?")
+    name = model or served[0]
+    if name not in served:
+        raise RemoteError(
+            f"the server at {base_url} does not serve {name!r}; it serves {served}. "
+            "Set QWEN_VL_MODEL to one of them (or unset it to use the first)."
+        )
+    return RemoteModel(client, name, base_url, max_retries=max_retries), RemoteProcessor()
+
+
+def _data_url(path: Path, default_mime: str) -> str:
+    mime = mimetypes.guess_type(path.name)[0] or default_mime
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _image_url(value: Any) -> str:
+    if isinstance(value, Image.Image):
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")
+        return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+    text = str(value)
+    if text.startswith(("http://", "https://", "data:")):
+        return text
+    return _data_url(Path(text[7:] if text.startswith("file://") else text), "image/png")
+
+
+def to_openai_messages(
+    conversation: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A checked conversation as OpenAI chat messages, and the ``mm_processor_kwargs`` its items ask for.
+
+    Images become ``image_url`` parts (local files and PIL images as base64 data URLs), videos
+    ``video_url`` parts (a list of frames becomes one ``image_url`` part per frame). Budgets set on
+    items (``max_pixels``, ``fps``, ...) are request-wide on vLLM: they must agree across items.
+    """
+    messages, budget = [], {}
+    for message in conversation:
+        parts = []
+        for item in message["content"]:
+            for key in BUDGET_KEYS:
+                if key in item:
+                    if key in budget and budget[key] != item[key]:
+                        raise ValueError(
+                            f"items ask for different {key} ({budget[key]} and {item[key]}); an "
+                            "OpenAI-compatible server takes one value per request: send them separately."
+                        )
+                    budget[key] = item[key]
+            if "text" in item and item.get("type", "text") == "text":
+                parts.append({"type": "text", "text": item["text"]})
+            elif "image" in item or "image_url" in item:
+                parts.append(
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": _image_url(item.get("image", item.get("image_url")))},
+                    }
+                )
+            elif "video" in item:
+                video = item["video"]
+                if isinstance(video, list):
+                    parts.extend(
+                        {"type": "image_url", "image_url": {"url": _image_url(frame)}}
+                        for frame in video
+                    )
+                else:
+                    url = (
+                        video
+                        if str(video).startswith(("http://", "https://", "data:"))
+                        else _data_url(Path(video), "video/mp4")
+                    )
+                    parts.append({"type": "video_url", "video_url": {"url": url}})
+        if message["role"] == "assistant" and all(p["type"] == "text" for p in parts):
+            messages.append({"role": "assistant", "content": "".join(p["text"] for p in parts)})
+        else:
+            messages.append({"role": message["role"], "content": parts})
+    return messages, budget
+
+
+def request_body(
+    model: RemoteModel,
+    conversation: list[dict[str, Any]],
+    *,
+    max_new_tokens: int,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.chat.completions.create``."""
+    messages, budget = to_openai_messages(conversation)
+    extra: dict[str, Any] = {}
+    if budget:
+        extra["mm_processor_kwargs"] = budget
+    kwargs: dict[str, Any] = {
+        "model": model.name,
+        "messages": messages,
+        "max_tokens": max_new_tokens,
+    }
+    if not settings.get("do_sample", False):
+        kwargs["temperature"] = 0.0
+    else:
+        for key in ("temperature", "top_p"):
+            if settings.get(key) is not None:
+                kwargs[key] = settings[key]
+    for key in ("presence_penalty", "frequency_penalty", "seed", "stop"):
+        if settings.get(key) is not None:
+            kwargs[key] = settings[key]
+    for key in ("top_k", "repetition_penalty"):
+        if settings.get(key) is not None and (key != "top_k" or settings.get("do_sample")):
+            extra[key] = settings[key]
+    if settings.get("min_new_tokens") is not None:
+        extra["min_tokens"] = settings["min_new_tokens"]
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+def _explain(model: RemoteModel, exc: Exception) -> RemoteError:
+    import openai
+
+    server = model.base_url
+    if isinstance(exc, openai.APITimeoutError):
+        return RemoteError(
+            f"the server at {server} did not answer in time: raise {TIMEOUT_ENV} (seconds) or ask for fewer tokens."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return RemoteError(f"lost the connection to {server} ({exc}); check that the server is up.")
+    if isinstance(exc, openai.NotFoundError):
+        return RemoteError(
+            f"the server at {server} does not serve {model.name!r} ({exc}); set QWEN_VL_MODEL to a served model."
+        )
+    text = str(exc)
+    if isinstance(exc, openai.BadRequestError) and any(
+        k in text.lower()
+        for k in ("context length", "maximum context", "too long", "max_model_len")
+    ):
+        return RemoteError(
+            f"the request is too large for {model.name!r} at {server}: {text}. Lower max_pixels, fps or "
+            "max_frames on the images/videos, or max_new_tokens, or start the server with a larger --max-model-len."
+        )
+    return RemoteError(f"the server at {server} refused the request: {text}")
+
+
+def _transient(exc: Exception) -> bool:
+    import openai
+
+    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in _TRANSIENT_STATUS
+
+
+def remote_chat(
+    model: RemoteModel,
+    conversation: list[dict[str, Any]],
+    *,
+    max_new_tokens: int,
+    stream: bool,
+    settings: dict[str, Any],
+) -> str:
+    """One answer from the server; transient failures retried (bounded), streaming printed as it comes."""
+    kwargs = request_body(model, conversation, max_new_tokens=max_new_tokens, settings=settings)
+    for attempt in range(model.max_retries + 1):
+        pieces: list[str] = []
+        try:
+            if not stream:
+                response = model.client.chat.completions.create(**kwargs)
+                return response.choices[0].message.content or ""
+            for chunk in model.client.chat.completions.create(**kwargs, stream=True):
+                delta = chunk.choices[0].delta.content if chunk.choices else None
+                if delta:
+                    pieces.append(delta)
+                    print(delta, end="", flush=True)
+            print(flush=True)
+            return "".join(pieces)
+        except Exception as exc:
+            if pieces or not _transient(exc) or attempt == model.max_retries:
+                raise _explain(model, exc) from exc
+            wait = model.retry_wait_s * 2**attempt
+            print(
+                f"[{model.base_url}: {type(exc).__name__}, retry {attempt + 1}/{model.max_retries} in {wait:.0f} s]",
+                file=sys.stderr,
+            )
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def remote_chat_batch(
+    model: RemoteModel,
+    conversations: list[list[dict[str, Any]]],
+    *,
+    max_new_tokens: int,
+    settings: dict[str, Any],
+    max_workers: int = 8,
+) -> list[str]:
+    """Answers for several conversations, sent concurrently (the server batches them), in order."""
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(conversations))) as pool:
+        futures = [
+            pool.submit(
+                remote_chat,
+                model,
+                c,
+                max_new_tokens=max_new_tokens,
+                stream=False,
+                settings=settings,
+            )
+            for c in conversations
+        ]
+        return [f.result() for f in futures]

@@ -1,0 +1,244 @@
+import base64
+import io
+import socket
+
+import numpy as np
+import pytest
+from openai_stub import MODEL, REPLY, StubServer
+from PIL import Image
+
+import helpers
+from helpers.remote import RemoteError, RemoteModel, connect
+
+
+@pytest.fixture
+def server():
+    with StubServer() as stub:
+        yield stub
+
+
+@pytest.fixture
+def remote(server, monkeypatch):
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    monkeypatch.delenv("QWEN_VL_MODEL", raising=False)
+    model, processor = helpers.load_model()
+    model.retry_wait_s = 0.01
+    return model, processor
+
+
+def _decode_data_url(url):
+    header, data = url.split(",", 1)
+    assert header.endswith(";base64")
+    return header[5:].split(";")[0], base64.b64decode(data)
+
+
+def test_load_model_switches_to_server(remote, server):
+    model, _ = remote
+    assert isinstance(model, RemoteModel) and model.name == MODEL and model.base_url == server.url
+
+
+def test_image_path_travels_as_data_url(remote, server, rgb_image):
+    model, processor = remote
+    answer = helpers.chat(
+        model, processor, helpers.image_message(rgb_image, "Describe."), max_new_tokens=77
+    )
+    assert answer == REPLY
+    [body] = server.requests
+    assert (
+        body["model"] == MODEL and body["max_tokens"] == 77 and body["temperature"] == 0.0
+    )  # greedy
+    [message] = body["messages"]
+    image_part, text_part = message["content"]
+    assert text_part == {"type": "text", "text": "Describe."}
+    mime, data = _decode_data_url(image_part["image_url"]["url"])
+    assert mime == "image/png" and data == rgb_image.read_bytes()  # the original bytes
+
+
+def test_pil_image_and_budget(remote, server):
+    model, processor = remote
+    image = Image.new("RGB", (40, 30), (10, 200, 30))
+    helpers.chat(
+        model,
+        processor,
+        helpers.image_message(image, "x", max_pixels=256 * 32 * 32),
+        max_new_tokens=5,
+    )
+    body = server.requests[-1]
+    _, data = _decode_data_url(body["messages"][0]["content"][0]["image_url"]["url"])
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), np.asarray(image)
+    )
+    assert body["mm_processor_kwargs"] == {"max_pixels": 256 * 32 * 32}
+
+
+def test_video_travels_as_video_url_with_fps(remote, server):
+    model, processor = remote
+    video = helpers.INPUT_DIR / "events.mp4"
+    helpers.chat(
+        model,
+        processor,
+        helpers.video_message(video, "When?", fps=2.0, max_frames=16),
+        max_new_tokens=5,
+    )
+    body = server.requests[-1]
+    part = body["messages"][0]["content"][0]
+    assert part["type"] == "video_url"
+    mime, data = _decode_data_url(part["video_url"]["url"])
+    assert mime == "video/mp4" and data == video.read_bytes()
+    assert body["mm_processor_kwargs"] == {"fps": 2.0, "max_frames": 16}
+
+
+def test_conflicting_budgets_are_refused(remote):
+    model, processor = remote
+    image = Image.new("RGB", (8, 8))
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "image": image, "max_pixels": 1024},
+                {"type": "image", "image": image, "max_pixels": 2048},
+            ],
+        }
+    ]
+    with pytest.raises(ValueError, match="different max_pixels"):
+        helpers.chat(model, processor, messages)
+
+
+def test_sampling_preset_and_extra_settings(remote, server):
+    model, processor = remote
+    helpers.chat(
+        model,
+        processor,
+        [{"role": "user", "content": "Hi"}],
+        preset="sampling",
+        presence_penalty=1.5,
+        max_new_tokens=9,
+    )
+    body = server.requests[-1]
+    assert (body["temperature"], body["top_p"], body["top_k"], body["presence_penalty"]) == (
+        0.7,
+        0.8,
+        20,
+        1.5,
+    )
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+
+
+def test_multi_turn_history(remote, server):
+    model, processor = remote
+    conversation = [
+        {"role": "user", "content": "Make a page."},
+        {"role": "assistant", "content": "<html></html>"},
+        {"role": "user", "content": "Add a sidebar."},
+    ]
+    helpers.chat(model, processor, conversation, max_new_tokens=5)
+    assert server.requests[-1]["messages"][1] == {"role": "assistant", "content": "<html></html>"}
+
+
+def test_streaming_reassembles_the_text(remote, server, capsys):
+    model, processor = remote
+    answer = helpers.chat(
+        model, processor, [{"role": "user", "content": "Hi"}], stream=True, max_new_tokens=5
+    )
+    assert answer == REPLY
+    assert server.requests[-1]["stream"] is True
+    assert REPLY in capsys.readouterr().out
+
+
+def test_batch_keeps_order(server, monkeypatch):
+    server.reply = lambda body: body["messages"][0]["content"][0]["text"].upper()
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    model, processor = helpers.load_model()
+    conversations = [[{"role": "user", "content": f"question {i}"}] for i in range(6)]
+    assert helpers.chat_batch(model, processor, conversations) == [
+        f"QUESTION {i}" for i in range(6)
+    ]
+
+
+def test_transient_error_is_retried(remote, server, capsys):
+    model, processor = remote
+    server.script.extend([("error", 503, "overloaded"), ("error", 502, "bad gateway")])
+    assert helpers.chat(model, processor, [{"role": "user", "content": "Hi"}]) == REPLY
+    assert len(server.requests) == 3
+    assert "retry 2/3" in capsys.readouterr().err
+
+
+def test_retries_are_bounded(remote, server):
+    model, processor = remote
+    server.script.extend([("error", 503, "overloaded")] * 10)
+    with pytest.raises(RemoteError, match=r"refused the request.*overloaded"):
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+    assert len(server.requests) == model.max_retries + 1
+
+
+def test_request_too_large(remote, server):
+    model, processor = remote
+    server.script.append(
+        (
+            "error",
+            400,
+            "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.",
+        )
+    )
+    with pytest.raises(RemoteError, match=r"too large.*max_pixels"):
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+    assert len(server.requests) == 1  # not retried
+
+
+def test_wrong_model_name(server, monkeypatch):
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    with pytest.raises(
+        RemoteError, match=r"does not serve 'Qwen/Qwen3-VL-8B-Instruct'.*Qwen3-VL-4B-Instruct"
+    ):
+        helpers.load_model("Qwen/Qwen3-VL-8B-Instruct")
+
+
+def test_model_removed_after_connect(remote, server):
+    model, processor = remote
+    server.models = ["other"]
+    with pytest.raises(RemoteError, match="does not serve"):
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+
+
+def test_unreachable_server(monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    monkeypatch.setenv("QWEN_VL_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(
+        RemoteError,
+        match=rf"cannot reach the server at http://127.0.0.1:{port}/v1.*QWEN_VL_BASE_URL",
+    ):
+        helpers.load_model()
+
+
+def test_timeout(server):
+    model, processor = connect(server.url, timeout_s=0.5, max_retries=0)
+    server.script.append(("hang", 2.0))
+    with pytest.raises(RemoteError, match=r"did not answer in time.*QWEN_VL_TIMEOUT"):
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+
+
+def test_ocr_folder_survives_a_transient_error(remote, server, tmp_path):
+    model, processor = remote
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(5):
+        Image.new("RGB", (32, 32), (i * 40, 0, 0)).save(folder / f"{i}.png")
+    server.script.extend([None, None, ("error", 500, "boom")])  # the third request fails once
+    table = helpers.ocr_folder(
+        model, processor, folder, out_dir=tmp_path / "out", batch_size=2, progress=False
+    )
+    assert list(table["status"]) == ["done"] * 5
+    assert all((tmp_path / "out" / f"{i}.txt").read_text() == REPLY for i in range(5))
+
+
+def test_visual_tokens_without_a_local_processor(remote, tiny, rgb_image):
+    _, remote_processor = remote
+    _, local_processor = tiny
+    messages = helpers.image_message(
+        helpers.INPUT_DIR / "fruits.jpg", "x", max_pixels=128 * 32 * 32
+    )
+    assert helpers.count_visual_tokens(remote_processor, messages) == helpers.count_visual_tokens(
+        local_processor, messages
+    )
