@@ -148,6 +148,7 @@ def test_streaming_reassembles_the_text(remote, server, capsys):
 def test_batch_keeps_order(server, monkeypatch):
     server.reply = lambda body: body["messages"][0]["content"][0]["text"].upper()
     monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    monkeypatch.delenv("QWEN_VL_MODEL", raising=False)
     model, processor = helpers.load_model()
     conversations = [[{"role": "user", "content": f"question {i}"}] for i in range(6)]
     assert helpers.chat_batch(model, processor, conversations) == [
