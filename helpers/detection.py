@@ -103,6 +103,13 @@ def parse_entries(text: str) -> list[Any]:
     return entries
 
 
+def _entries_or_warn(text: str, what: str) -> list[Any]:
+    entries = parse_entries(text)
+    if not entries:
+        warnings.warn(f"no JSON {what} found in the answer: {text[:80]!r}", stacklevel=3)
+    return entries
+
+
 def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
     if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (list, tuple)):
         value = value[0]  # [[x1, y1, x2, y2]]
@@ -113,6 +120,13 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
     except (TypeError, ValueError):
         return None
     return numbers if all(np.isfinite(numbers)) else None
+
+
+def _coords(entry: Any, keys: tuple[str, ...], count: int) -> tuple[float, ...] | None:
+    """The ``count`` numbers under the first of ``keys`` in a dict entry, or ``None``."""
+    if not isinstance(entry, dict):
+        return None
+    return _numbers(next((entry[k] for k in keys if k in entry), None), count)
 
 
 def _clip(value: float) -> float:
@@ -133,18 +147,10 @@ def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
     No JSON at all gives ``[]`` and a warning. ``label_key`` names the label field (e.g.
     ``"text_content"`` for text spotting).
     """
-    entries = parse_entries(text)
-    if not entries:
-        warnings.warn(f"no JSON boxes found in the answer: {text[:80]!r}", stacklevel=2)
-        return []
+    entries = _entries_or_warn(text, "boxes")
     detections, skipped = [], 0
     for entry in entries:
-        raw = (
-            next((entry[k] for k in BOX_KEYS if k in entry), None)
-            if isinstance(entry, dict)
-            else None
-        )
-        box = _numbers(raw, 4)
+        box = _coords(entry, BOX_KEYS, 4)
         if box is None:
             skipped += 1
             continue
@@ -161,18 +167,10 @@ def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
 
 def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
     """Points (``point_2d``) from a model answer, with the same tolerance as :func:`parse_detections`."""
-    entries = parse_entries(text)
-    if not entries:
-        warnings.warn(f"no JSON points found in the answer: {text[:80]!r}", stacklevel=2)
-        return []
+    entries = _entries_or_warn(text, "points")
     points = []
     for entry in entries:
-        raw = (
-            next((entry[k] for k in POINT_KEYS if k in entry), None)
-            if isinstance(entry, dict)
-            else None
-        )
-        point = _numbers(raw, 2)
+        point = _coords(entry, POINT_KEYS, 2)
         if point is not None:
             points.append(Point(_label(entry, label_key), (_clip(point[0]), _clip(point[1]))))
     return points

@@ -6,13 +6,13 @@ import html as html_lib
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .chat import split_thinking
+from .files import write_atomic
 
 _FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n")
 _HTML_START = re.compile(r"<!DOCTYPE\s+html[^>]*>|<html[\s>]", re.IGNORECASE)
@@ -94,16 +94,7 @@ def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) ->
                 f"{os.fspath(path)!r} exists with other content: pass overwrite=True to replace it, "
                 "or choose another name."
             )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(target, html)
 
 
 def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = True) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .chat import chat_batch
+from .files import write_atomic
 from .messages import InputError, check_messages, image_message
 
 OCR_PROMPT = "Give the OCR of this image without any additional context."
@@ -72,18 +72,6 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _score(record: OcrRecord, image: Path) -> None:
     truth = image.with_suffix(".txt")
     if record.output is not None and truth.exists():
@@ -141,7 +129,7 @@ def ocr_folder(
             )
             each = (time.perf_counter() - began) / len(batch)
             for (image, _), answer in zip(batch, answers, strict=True):
-                _write_atomic(out / f"{image.stem}.txt", str(answer))
+                write_atomic(out / f"{image.stem}.txt", str(answer))
                 records[image] = OcrRecord(image.name, "done", str(answer), seconds=round(each, 3))
             bar.update(len(batch))
     rows = []

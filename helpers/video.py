@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .files import write_atomic
 from .messages import InputError, MissingInputError
 from .paths import cache_dir as default_cache_dir
 
@@ -165,18 +165,8 @@ def _load_entry(entry: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray] |
 
 
 def _save_entry(entry: Path, frames: np.ndarray, timestamps: np.ndarray) -> None:
-    """Write atomically: a unique temporary file in the same folder, then rename over the entry."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=entry.stem + ".", suffix=".tmp", dir=entry.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, frames=frames, timestamps=timestamps)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, entry)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (temporary file, then rename): readers never see a half-written entry."""
+    write_atomic(entry, lambda handle: np.savez(handle, frames=frames, timestamps=timestamps))
 
 
 def _decode(path: str, num_frames: int, backends: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
