@@ -4,7 +4,9 @@ Builds the full-size architecture from its public configuration with random weig
 GPU), so compute and memory traffic are those of the real model, and reports: time to first token
 for a 1024x1024 image (1024 visual tokens) and for a 64-frame video at notebook 05's budget;
 decode tokens/s at batch 1 (image and text-only prompts) and batch 8; peak GPU memory; and the
-bandwidth roofline (text-weight bytes read per token / measured copy bandwidth).
+bandwidth roofline (text-weight bytes read per token / measured copy bandwidth). The image and
+text-only cases also run the fast path (``helpers.fast``) and check its greedy tokens equal
+``generate``'s.
 ``--small`` uses a scaled-down architecture (fp32 on CPU) so CI can run it.
 
 Usage: python bench/generate.py [--small] [--tokens 64] [--device cuda]
@@ -26,6 +28,7 @@ from PIL import Image
 
 import helpers
 from helpers.chat import GENERATION_PRESETS, prepare_inputs
+from helpers.fast import fast_generate
 
 # Qwen3-VL-4B-Instruct's public configuration.
 FULL = {
@@ -48,6 +51,8 @@ SMALL = {
     "vision": dict(FULL["vision"], depth=2, hidden_size=128, intermediate_size=256, num_heads=4, out_hidden_size=256, deepstack_visual_indexes=[0, 1]),
     "image_wh": (512, 512),
 }  # fmt: skip
+# Cases that also get a row for the fast path (batch 1), with a greedy token-equality check.
+FAST_CASES = ("image", "text only")
 # Notebook 05's video budget.
 VIDEO_BUDGET = {"fps": 1.0, "max_frames": 64, "total_pixels": 8192 * 32 * 32}
 
@@ -92,35 +97,46 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_generate(model, inputs, new_tokens: int, device: str) -> float:
-    settings = {
-        **GENERATION_PRESETS["greedy"],
-        "max_new_tokens": new_tokens,
-        "min_new_tokens": new_tokens,
-    }
+def run_generate(
+    model, inputs, new_tokens: int, device: str, fast: bool = False
+) -> tuple[float, torch.Tensor]:
+    """Seconds for ``new_tokens`` greedy tokens (forced length), and the new tokens."""
+    settings = {**GENERATION_PRESETS["greedy"], "min_new_tokens": new_tokens}
     sync(device)
     start = time.perf_counter()
     with torch.inference_mode():
-        out = model.generate(**inputs, **settings)
+        if fast:
+            new = fast_generate(model, inputs, max_new_tokens=new_tokens, settings=settings)
+        else:
+            output = model.generate(**inputs, max_new_tokens=new_tokens, **settings)
+            new = output[:, inputs["input_ids"].shape[1] :]
     sync(device)
     elapsed = time.perf_counter() - start
-    assert out.shape[1] - inputs["input_ids"].shape[1] == new_tokens
-    return elapsed
+    assert new.shape[1] == new_tokens
+    return elapsed, new
 
 
 def measure(
-    name: str, model, inputs, new_tokens: int, device: str, text_bytes: int, bandwidth: float
+    name: str,
+    model,
+    inputs,
+    new_tokens: int,
+    device: str,
+    text_bytes: int,
+    bandwidth: float,
+    fast: bool = False,
 ) -> dict:
     batch = int(inputs["input_ids"].shape[0])
-    run_generate(model, inputs, 2, device)  # warm-up (kernels, allocator)
+    run_generate(model, inputs, 2, device, fast)  # warm-up (kernels, allocator, graph capture)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    first = min(run_generate(model, inputs, 1, device) for _ in range(2))
-    total = run_generate(model, inputs, new_tokens, device)
+    first = min(run_generate(model, inputs, 1, device, fast)[0] for _ in range(2))
+    total, tokens = run_generate(model, inputs, new_tokens, device, fast)
     per_step = (total - first) / (new_tokens - 1)
     roofline = bandwidth / text_bytes  # steps/s if every step only read the text weights once
     return {
         "case": name,
+        "path": "fast" if fast else "generate",
         "batch": batch,
         "prompt_tokens": int(inputs["input_ids"].shape[1]),
         "ttft_ms": round(first * 1000, 1),
@@ -131,6 +147,7 @@ def measure(
         "peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 2)
         if device.startswith("cuda")
         else None,
+        "tokens": tokens,
     }
 
 
@@ -194,7 +211,12 @@ def main() -> None:
             )
         )
         row = measure(name, model, inputs, tokens, device, text_bytes, bandwidth)
-        rows.append({**row, "visual_tokens": visual})
+        reference = row.pop("tokens")
+        rows.append({**row, "visual_tokens": visual, "same_tokens": None})
+        if len(conversations) == 1 and name in FAST_CASES:
+            fast = measure(name, model, inputs, tokens, device, text_bytes, bandwidth, fast=True)
+            same = torch.equal(fast.pop("tokens").cpu(), reference.cpu())
+            rows.append({**fast, "visual_tokens": visual, "same_tokens": same})
     report(
         "generate_small" if args.small else "generate",
         rows,

@@ -99,14 +99,31 @@ def generate(
     max_new_tokens: int,
     preset: str = "greedy",
     streamer: Any = None,
+    fast: bool = False,
     **generation: Any,
 ) -> list[str]:
-    """Run ``model.generate`` on checked conversations; return the decoded new text of each."""
+    """Run ``model.generate`` on checked conversations; return the decoded new text of each.
+
+    ``fast=True`` decodes a single conversation with :func:`helpers.fast.fast_generate`.
+    """
     import torch
 
     processor.tokenizer.padding_side = "left"  # not saved with the tokenizer; batches need it
     inputs = prepare_inputs(processor, conversations).to(model.device)
     kwargs = _generation_kwargs(preset, max_new_tokens, generation)
+    if fast and len(conversations) == 1:
+        from .fast import fast_generate
+
+        new_tokens = fast_generate(
+            model,
+            inputs,
+            max_new_tokens=kwargs.pop("max_new_tokens"),
+            settings=kwargs,
+            streamer=streamer,
+        )
+        return processor.batch_decode(
+            new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
     with torch.inference_mode():
         output = model.generate(**inputs, streamer=streamer, **kwargs)
     new_tokens = output[:, inputs["input_ids"].shape[1] :]
@@ -123,6 +140,7 @@ def chat(
     max_new_tokens: int = 1024,
     stream: bool = False,
     preset: str = "greedy",
+    fast: bool = False,
     **generation: Any,
 ) -> Answer:
     """Answer one conversation (Qwen chat ``messages``: text, image paths/URLs/PIL images, videos).
@@ -131,6 +149,8 @@ def chat(
     arguments go to ``model.generate``. With a server connection (``QWEN_VL_BASE_URL``) the same
     call becomes a chat-completions request. With ``stream=True`` the answer is printed as it is
     written; the full text is returned either way, as an :class:`Answer` (a ``str``).
+    ``fast=True`` uses the static-cache decode loop of :mod:`helpers.fast` (CUDA graphs on NVIDIA
+    GPUs); greedy answers are the same tokens as the default path.
     """
     conversation = check_messages(messages)
     if is_remote(model):
@@ -154,6 +174,7 @@ def chat(
         max_new_tokens=max_new_tokens,
         preset=preset,
         streamer=streamer,
+        fast=fast,
         **generation,
     )
     return Answer(text)

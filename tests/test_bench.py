@@ -46,3 +46,6 @@ def test_generate_bench_small():
     assert cases["image"]["visual_tokens"] == helpers.estimate_visual_tokens((512, 512))
     assert cases["text only x8"]["batch"] == 8
     assert all(r["decode_tok_s"] > 0 and r["roofline_steps_s"] > 0 for r in report["rows"])
+    fast_rows = [r for r in report["rows"] if r["path"] == "fast"]
+    assert {r["case"] for r in fast_rows} == {"image", "text only"}
+    assert all(r["same_tokens"] for r in fast_rows)  # greedy fast path = generate, token for token
