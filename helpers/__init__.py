@@ -17,7 +17,7 @@ from .detection import (
 from .grid import image_grid
 from .html import extract_code_block, preview_html, render_html, save_html
 from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
-from .messages import InputError, MissingInputError, check_messages, image_message
+from .messages import InputError, MissingInputError, check_messages, image_message, load_image
 from .ocr import (
     MARKDOWN_PROMPT,
     OCR_PROMPT,
@@ -79,6 +79,7 @@ __all__ = [
     "label_colors",
     "list_images",
     "load_coco_ground_truth",
+    "load_image",
     "load_model",
     "normalize_text",
     "ocr_folder",

@@ -27,11 +27,13 @@ def image_grid(
     captions: Sequence[str] | None = None,
     *,
     tile_wh: tuple[int, int] | None = None,
+    max_tile_side: int = 640,
     gap: int = 2,
 ) -> Image.Image:
     """Lay images (PIL or HxWx3 arrays) out in a grid; ``captions`` are drawn on the tiles.
 
-    Tiles share the size of the first image (or ``tile_wh``); others are letterboxed into it.
+    Tiles share the size of the first image, its longer side capped at ``max_tile_side`` (or
+    ``tile_wh``); others are letterboxed into it.
     """
     if len(images) == 0:
         raise ValueError("image_grid: got no images.")
@@ -40,7 +42,11 @@ def image_grid(
     if columns < 1:
         raise ValueError(f"image_grid: columns must be >= 1, got {columns}.")
     tiles = [_to_pil(img, i) for i, img in enumerate(images)]
-    tile_w, tile_h = tile_wh or tiles[0].size
+    if tile_wh is None:
+        width, height = tiles[0].size
+        scale = min(1.0, max_tile_side / max(width, height))
+        tile_wh = (max(1, round(width * scale)), max(1, round(height * scale)))
+    tile_w, tile_h = tile_wh
     columns = min(columns, len(tiles))
     rows = math.ceil(len(tiles) / columns)
     grid = Image.new(

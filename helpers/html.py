@@ -189,8 +189,9 @@ def render_html(
         except Exception as exc:
             if executable is None and "Executable doesn't exist" in str(exc):
                 raise RuntimeError(
-                    "no Chromium found: install it (Debian/Ubuntu: `apt-get install chromium`) or set "
-                    f"{CHROMIUM_ENV_VAR} to a Chrome/Chromium binary."
+                    "no Chromium found: install it (Debian/Ubuntu: `apt-get install chromium`), or "
+                    f"set {CHROMIUM_ENV_VAR} to a Chrome/Chromium binary, or run "
+                    "`python -m playwright install chromium` (e.g. in Colab)."
                 ) from exc
             raise
     return png

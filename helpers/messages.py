@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 VISION_KEYS = ("image", "image_url", "video")
 _REMOTE = ("http://", "https://", "data:")
@@ -25,7 +25,7 @@ def _where(m: int, i: int) -> str:
     return f"messages[{m}]['content'][{i}]"
 
 
-def _check_path(value: str | os.PathLike, kind: str, where: str) -> str:
+def _check_path(value: str | os.PathLike, kind: str, where: str) -> str | Image.Image:
     text = os.fspath(value)
     if text.startswith(_REMOTE):
         return text
@@ -42,17 +42,36 @@ def _check_path(value: str | os.PathLike, kind: str, where: str) -> str:
             f"(e.g. {next((str(p) for p in sorted(path.iterdir()) if p.is_file()), 'folder/file')!r})."
         )
     if kind == "image":
-        try:
-            with Image.open(path) as img:
-                img.load()  # decodes fully: catches truncated files that a header check passes
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InputError(
-                f"image {text!r} ({where}) cannot be read as an image ({exc}). The file is corrupt "
-                f"or not an image: re-download it or re-save it as PNG or JPEG."
-            ) from exc
+        image = load_image(path, where=where)
+        if image.info.get("exif_rotated"):
+            return image  # a phone photo stored sideways: pass the upright pixels
     elif path.stat().st_size == 0:
         raise InputError(f"video {text!r} ({where}) is an empty file: re-download or re-encode it.")
     return str(path)
+
+
+def load_image(path: str | os.PathLike, *, where: str = "") -> Image.Image:
+    """An image file as an upright RGB PIL image (EXIF orientation applied), fully decoded.
+
+    A missing, unreadable or truncated file raises :class:`InputError` naming it.
+    """
+    text = os.fspath(path)
+    place = f" ({where})" if where else ""
+    if not Path(text).is_file():
+        raise MissingInputError(f"image not found: {text!r}{place}.")
+    try:
+        with Image.open(text) as img:
+            img.load()  # decodes fully: catches truncated files that a header check passes
+            rotated = img.getexif().get(0x0112, 1) != 1  # EXIF orientation tag
+            image = (ImageOps.exif_transpose(img) if rotated else img).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(
+            f"image {text!r}{place} cannot be read as an image ({exc}). The file is corrupt "
+            f"or not an image: re-download it or re-save it as PNG or JPEG."
+        ) from exc
+    if rotated:
+        image.info["exif_rotated"] = True
+    return image
 
 
 def _as_pil(value: Any, where: str) -> Image.Image:

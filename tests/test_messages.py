@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import helpers
 from helpers.messages import InputError, MissingInputError, check_messages, image_message
 
 
@@ -92,3 +93,18 @@ def test_valid_inputs_are_normalised(rgb_image):
 def test_urls_pass_unchecked():
     url = "https://example.com/cat.jpg"
     assert check_messages(image_message(url, "x"))[0]["content"][0]["image"] == url
+
+
+def test_exif_rotated_photo_is_passed_upright(tmp_path):
+    wide = Image.new("RGB", (60, 20), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: the camera says "rotate 90 degrees clockwise"
+    path = tmp_path / "phone.jpg"
+    wide.save(path, exif=exif)
+    [item] = check_messages(image_message(path, "x"))[0]["content"][:1]
+    assert isinstance(item["image"], Image.Image) and item["image"].size == (20, 60)
+    assert helpers.load_image(path).size == (20, 60)
+
+
+def test_plain_photo_stays_a_path(rgb_image):
+    assert check_messages(image_message(rgb_image, "x"))[0]["content"][0]["image"] == str(rgb_image)

@@ -234,3 +234,9 @@ def test_chat_on_video_and_frame_list(tiny, clip):
         max_new_tokens=4,
     )
     assert answer.strip()
+
+
+def test_image_grid_caps_large_tiles():
+    big = np.zeros((2160, 3840, 3), np.uint8)
+    grid = helpers.image_grid([big, big], columns=2, gap=0)
+    assert grid.size == (2 * 640, 360)  # 4K frames shrunk to 640-pixel tiles
