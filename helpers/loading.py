@@ -92,7 +92,7 @@ def load_model(
             dtype=getattr(torch, choice.dtype),
             attn_implementation=choice.attn_implementation,
             device_map=choice.device,
-        ).eval()
+        ).train(False)
     except (OSError, ValueError, ImportError, RuntimeError) as exc:
         raise ModelLoadError(_explain(name, exc)) from exc
     processor.tokenizer.padding_side = "left"

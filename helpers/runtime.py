@@ -9,6 +9,11 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
+FLASH_ATTENTION = (
+    "flash_attention_2"  # only chosen when flash-attn is installed and the GPU supports it
+)
+SDPA = "sdpa"
+
 
 @dataclass(frozen=True)
 class DeviceCaps:
@@ -93,10 +98,10 @@ def choose_runtime(
 
     if attn_implementation is None:
         if kind == "cuda" and ampere_plus and caps.flash_attn_installed:
-            attn_implementation = "flash_attention_2"
+            attn_implementation = FLASH_ATTENTION
             why.append("flash-attn installed")
         else:
-            attn_implementation = "sdpa"
+            attn_implementation = SDPA
             if kind == "cuda" and not caps.flash_attn_installed:
                 why.append("flash-attn not installed")
             elif kind == "cuda" and not ampere_plus:

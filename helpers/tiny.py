@@ -208,7 +208,7 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         )
 
     torch.manual_seed(seed)
-    model = Qwen3VLForConditionalGeneration(config).eval()
+    model = Qwen3VLForConditionalGeneration(config).train(False)
     # Zero the output rows of special and unused ids: random logits of ordinary tokens then always
     # win, so answers are visible (gibberish) text of exactly max_new_tokens tokens.
     with torch.no_grad():

@@ -132,10 +132,10 @@ def file_digest(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def cache_entry(path: str | os.PathLike, num_frames: int, backend: str, cache_dir: Path) -> Path:
-    """The cache file for these frames: keyed by content, frame count, backend and recipe version."""
-    key = f"{file_digest(path)}-n{num_frames}-{backend}-v{FRAME_CACHE_VERSION}"
-    return cache_dir / f"{key}.npz"
+def cache_entry(digest: str, num_frames: int, backend: str, cache_dir: Path) -> Path:
+    """The cache file for these frames: keyed by the file's content digest (:func:`file_digest`),
+    the frame count, the backend and the recipe version."""
+    return cache_dir / f"{digest}-n{num_frames}-{backend}-v{FRAME_CACHE_VERSION}.npz"
 
 
 def _load_entry(entry: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -214,14 +214,15 @@ def sample_frames(
             "no video backend is installed: `pip install torchcodec` (or decord, opencv-python)."
         )
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "frames"
+    digest = file_digest(video) if use_cache else ""
     if use_cache:
         for name in candidates:
-            entry = cache_entry(video, int(num_frames), name, folder)
+            entry = cache_entry(digest, int(num_frames), name, folder)
             if (hit := _load_entry(entry, int(num_frames))) is not None:
                 return hit
     frames, timestamps, used = _decode(str(video), int(num_frames), candidates)
     if use_cache:
-        _save_entry(cache_entry(video, int(num_frames), used, folder), frames, timestamps)
+        _save_entry(cache_entry(digest, int(num_frames), used, folder), frames, timestamps)
     return frames, timestamps
 
 
@@ -249,7 +250,7 @@ def video_message(
 
 
 def describe_video(path: str | os.PathLike) -> dict[str, Any]:
-    """Frame count, frame rate, duration and size of a video (with the first available backend)."""
+    """Frame count, frame rate, duration and size of a video, from its container (read with OpenCV)."""
     video = str(_check_video_path(path))
     import cv2
 

@@ -176,10 +176,12 @@ def test_cache_key_covers_content(tmp_path):
     a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
     a.write_bytes(b"1" * 10)
     b.write_bytes(b"2" * 10)
-    assert cache_entry(a, 4, "decord", tmp_path) != cache_entry(b, 4, "decord", tmp_path)
-    assert cache_entry(a, 4, "decord", tmp_path) != cache_entry(a, 5, "decord", tmp_path)
+    key_a, key_b = helpers.video.file_digest(a), helpers.video.file_digest(b)
+    assert key_a != key_b  # same size, other content
+    assert cache_entry(key_a, 4, "decord", tmp_path) != cache_entry(key_a, 5, "decord", tmp_path)
+    assert cache_entry(key_a, 4, "decord", tmp_path) != cache_entry(key_a, 4, "opencv", tmp_path)
     os.replace(b, a)
-    assert cache_entry(a, 4, "decord", tmp_path).name.startswith(helpers.video.file_digest(a))
+    assert helpers.video.file_digest(a) == key_b  # the key follows the content, not the path
 
 
 def test_image_grid_sizes_and_captions():
