@@ -49,3 +49,21 @@ def test_generate_bench_small():
     fast_rows = [r for r in report["rows"] if r["path"] == "fast"]
     assert {r["case"] for r in fast_rows} == {"image", "text only"}
     assert all(r["same_tokens"] for r in fast_rows)  # greedy fast path = generate, token for token
+
+
+def test_ocr_bench_batches_agree():
+    out = _run("ocr.py", "--batch-sizes", "1", "3", "--tokens", "4")
+    rows = _report("ocr")["rows"]
+    assert "s_per_image" in out
+    assert [r["batch_size"] for r in rows] == [1, 3]
+    assert all(r["same_text_as_batch_1"] and r["images"] == 10 for r in rows)
+
+
+def test_render_bench():
+    if helpers.html.find_chromium() is None:
+        import pytest
+
+        pytest.skip("no Chromium: `apt-get install chromium` (scripts/setup.sh does)")
+    out = _run("render.py", "--repeats", "1")
+    assert "render_s" in out
+    assert len(_report("render")["rows"]) == 3
