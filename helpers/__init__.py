@@ -30,7 +30,7 @@ from .ocr import (
     wer,
 )
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
-from .remote import RemoteError, RemoteModel, connect
+from .remote import RemoteError, RemoteModel, connect, remote_url
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
 from .scoring import DetectionScore, load_coco_ground_truth, score_detections
 from .video import available_backends, describe_video, sample_frames, video_message
@@ -88,6 +88,7 @@ __all__ = [
     "parse_points",
     "prepare_inputs",
     "preview_html",
+    "remote_url",
     "render_html",
     "resolve_model_id",
     "sample_frames",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .remote import BASE_URL_ENV, connect
+from .remote import BASE_URL_ENV, connect, remote_url
 from .runtime import RuntimeChoice, choose_runtime, detect_caps
 from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
 
@@ -65,7 +65,7 @@ def load_model(
     With ``$QWEN_VL_BASE_URL`` set, nothing is loaded: the pair returned talks to that
     OpenAI-compatible server (model: ``model_id``, ``$QWEN_VL_MODEL``, or the server's first).
     """
-    base_url = os.environ.get(BASE_URL_ENV)
+    base_url = remote_url()
     if base_url:
         served = (
             os.fspath(model_id) if model_id is not None else os.environ.get(MODEL_ENV_VAR) or None

@@ -38,6 +38,11 @@ BUDGET_KEYS = (
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
+def remote_url() -> str | None:
+    """The server URL from ``$QWEN_VL_BASE_URL``, if one is set."""
+    return os.environ.get(BASE_URL_ENV) or None
+
+
 class RemoteError(RuntimeError):
     """The server could not answer; the message names the server and what to do."""
 

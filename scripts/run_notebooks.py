@@ -25,7 +25,18 @@ def main(argv: list[str]) -> int:
     notebooks = [Path(a) for a in argv] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
     out_dir = helpers.OUTPUT_DIR / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Model: {helpers.resolve_model_id()}")
+    model_id = helpers.resolve_model_id()
+    print(f"Model: {model_id}")
+    caps = helpers.detect_caps()
+    if (
+        model_id != "tiny"
+        and not (caps.cuda_available or caps.mps_available)
+        and not helpers.remote_url()
+    ):
+        print(
+            f"No GPU found: {model_id} will run on the CPU, which takes hours for these notebooks. "
+            "QWEN_VL_MODEL=tiny runs them all offline in minutes (random answers)."
+        )
     failures = []
     for path in tqdm(notebooks, desc="notebooks"):
         nb = nbformat.read(path, as_version=4)
