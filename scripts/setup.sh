@@ -25,6 +25,8 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # The torch/torchvision pair verified with this cookbook; any recent pair works for users.
+# (Some machines' pip configuration names local indexes that may be absent: drop that noise.)
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  torch==2.14.1 torchvision==0.29.1 -r requirements.txt -r requirements-dev.txt
+  torch==2.14.1 torchvision==0.29.1 -r requirements.txt -r requirements-dev.txt 2>&1 \
+  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 echo "setup: ready ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
