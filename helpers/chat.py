@@ -114,19 +114,14 @@ def generate(
     if fast and len(conversations) == 1:
         from .fast import fast_generate
 
+        max_new = kwargs.pop("max_new_tokens")
         new_tokens = fast_generate(
-            model,
-            inputs,
-            max_new_tokens=kwargs.pop("max_new_tokens"),
-            settings=kwargs,
-            streamer=streamer,
+            model, inputs, max_new_tokens=max_new, settings=kwargs, streamer=streamer
         )
-        return processor.batch_decode(
-            new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
-        )
-    with torch.inference_mode():
-        output = model.generate(**inputs, streamer=streamer, **kwargs)
-    new_tokens = output[:, inputs["input_ids"].shape[1] :]
+    else:
+        with torch.inference_mode():
+            output = model.generate(**inputs, streamer=streamer, **kwargs)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
     return processor.batch_decode(
         new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
     )
