@@ -131,8 +131,13 @@ def measure(
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     first = min(run_generate(model, inputs, 1, device, fast)[0] for _ in range(2))
-    total, tokens = run_generate(model, inputs, new_tokens, device, fast)
+    runs = [run_generate(model, inputs, new_tokens, device, fast) for _ in range(2)]
+    total, tokens = min(runs, key=lambda run: run[0])
     per_step = (total - first) / (new_tokens - 1)
+    if per_step <= 0:
+        raise SystemExit(
+            f"{name}: decode time lost in timing noise; raise --tokens (now {new_tokens})."
+        )
     roofline = bandwidth / text_bytes  # steps/s if every step only read the text weights once
     return {
         "case": name,

@@ -39,7 +39,7 @@ def test_overhead_bench_same_tokens():
 
 
 def test_generate_bench_small():
-    out = _run("generate.py", "--small", "--tokens", "4")
+    out = _run("generate.py", "--small", "--tokens", "12")
     report = _report("generate_small")
     assert "of_roofline_%" in out
     cases = {r["case"]: r for r in report["rows"]}
