@@ -229,8 +229,9 @@ def draw_detections(
     if detections:
         xyxy = np.array([d.to_pixels(width, height) for d in detections], dtype=float)
         names = [d.label for d in detections]
-        palette = sv.ColorPalette([sv.Color(*colors[n]) for n in dict.fromkeys(names)])
-        class_ids = np.array([list(dict.fromkeys(names)).index(n) for n in names])
+        class_of = {name: i for i, name in enumerate(dict.fromkeys(names))}
+        palette = sv.ColorPalette([sv.Color(*colors[n]) for n in class_of])
+        class_ids = np.array([class_of[n] for n in names])
         found = sv.Detections(xyxy=xyxy, class_id=class_ids)
         if dashed:
             draw = ImageDraw.Draw(canvas)
