@@ -25,42 +25,49 @@ def _where(m: int, i: int) -> str:
     return f"messages[{m}]['content'][{i}]"
 
 
+def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
+    """``path`` as a ``Path`` if it names a non-empty file; else an error naming it and the fix."""
+    text = os.fspath(path)
+    place = f" ({where})" if where else ""
+    file = Path(text[7:] if text.startswith("file://") else text).expanduser()
+    if not file.exists():
+        raise MissingInputError(
+            f"{kind} not found: {text!r}{place}. Check the path; relative paths are resolved "
+            f"from the current folder ({Path.cwd()}), so prefer absolute ones such as "
+            f"helpers.INPUT_DIR / 'name'."
+        )
+    if file.is_dir():
+        example = next((str(p) for p in sorted(file.iterdir()) if p.is_file()), "folder/file")
+        raise InputError(
+            f"{kind} path {text!r}{place} is a folder, not a file: pass one file inside it (e.g. {example!r})."
+        )
+    if file.stat().st_size == 0:
+        raise InputError(f"{kind} {text!r}{place} is an empty file: re-download or re-create it.")
+    return file
+
+
 def _check_path(value: str | os.PathLike, kind: str, where: str) -> str | Image.Image:
     text = os.fspath(value)
     if text.startswith(_REMOTE):
         return text
-    path = Path(text[7:] if text.startswith("file://") else text).expanduser()
-    if not path.exists():
-        raise MissingInputError(
-            f"{kind} not found: {text!r} ({where}). Check the path; relative paths are resolved "
-            f"from the current folder ({Path.cwd()}), so prefer absolute ones such as "
-            f"helpers.INPUT_DIR / 'name.jpg'."
-        )
-    if path.is_dir():
-        raise InputError(
-            f"{kind} path {text!r} ({where}) is a folder, not a file: pass one file inside it "
-            f"(e.g. {next((str(p) for p in sorted(path.iterdir()) if p.is_file()), 'folder/file')!r})."
-        )
+    path = check_file(text, kind, where)
     if kind == "image":
         image = load_image(path, where=where)
         if image.info.get("exif_rotated"):
             return image  # a phone photo stored sideways: pass the upright pixels
-    elif path.stat().st_size == 0:
-        raise InputError(f"video {text!r} ({where}) is an empty file: re-download or re-encode it.")
     return str(path)
 
 
 def load_image(path: str | os.PathLike, *, where: str = "") -> Image.Image:
     """An image file as an upright RGB PIL image (EXIF orientation applied), fully decoded.
 
-    A missing, unreadable or truncated file raises :class:`InputError` naming it.
+    A missing, empty, unreadable or truncated file raises :class:`InputError` naming it.
     """
     text = os.fspath(path)
     place = f" ({where})" if where else ""
-    if not Path(text).is_file():
-        raise MissingInputError(f"image not found: {text!r}{place}.")
+    file = check_file(path, "image", where)
     try:
-        with Image.open(text) as img:
+        with Image.open(file) as img:
             img.load()  # decodes fully: catches truncated files that a header check passes
             rotated = img.getexif().get(0x0112, 1) != 1  # EXIF orientation tag
             image = (ImageOps.exif_transpose(img) if rotated else img).convert("RGB")
@@ -155,8 +162,14 @@ def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
     )
 
 
+class CheckedConversation(list):
+    """A conversation that :func:`check_messages` has validated; checking it again is free."""
+
+
 def check_messages(messages: Any) -> list[dict[str, Any]]:
     """Validate one conversation; return a copy with paths as strings and arrays as PIL images."""
+    if isinstance(messages, CheckedConversation):
+        return messages  # already checked (its images already decoded once): no second pass
     if isinstance(messages, dict):
         messages = [messages]
     if not isinstance(messages, (list, tuple)) or not messages:
@@ -164,7 +177,7 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
             f"messages must be a non-empty list of {{'role': ..., 'content': ...}} dicts, "
             f"got {type(messages).__name__}."
         )
-    checked = []
+    checked = CheckedConversation()
     for m, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message or "content" not in message:
             raise InputError(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .files import write_atomic
-from .messages import InputError, MissingInputError
+from .messages import InputError, check_file
 from .paths import cache_dir as default_cache_dir
 
 #: Bump when the sampling recipe or the cache layout changes.
@@ -105,24 +105,6 @@ def available_backends() -> list[str]:
     return [b for b in BACKENDS if importlib.util.find_spec(_MODULES[b]) is not None]
 
 
-def _check_video_path(path: str | os.PathLike) -> Path:
-    video = Path(path).expanduser()
-    if not video.exists():
-        raise MissingInputError(
-            f"video not found: {os.fspath(path)!r}. Check the path (relative to {Path.cwd()}), or use "
-            "helpers.INPUT_DIR / 'name.mp4' for the cookbook's inputs."
-        )
-    if video.is_dir():
-        raise InputError(
-            f"video path {os.fspath(path)!r} is a folder: pass one video file inside it."
-        )
-    if video.stat().st_size == 0:
-        raise InputError(
-            f"video {os.fspath(path)!r} is an empty file: re-download or re-encode it."
-        )
-    return video
-
-
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a file's content (the cache key part that notices a changed file)."""
     digest = hashlib.sha256()
@@ -205,7 +187,7 @@ def sample_frames(
     """
     if not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
-    video = _check_video_path(path)
+    video = check_file(path, "video")
     if backend is not None and backend not in DECODERS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {list(DECODERS)}.")
     candidates = [backend] if backend else available_backends()
@@ -251,7 +233,7 @@ def video_message(
 
 def describe_video(path: str | os.PathLike) -> dict[str, Any]:
     """Frame count, frame rate, duration and size of a video, from its container (read with OpenCV)."""
-    video = str(_check_video_path(path))
+    video = str(check_file(path, "video"))
     import cv2
 
     capture = cv2.VideoCapture(video)

@@ -108,3 +108,11 @@ def test_exif_rotated_photo_is_passed_upright(tmp_path):
 
 def test_plain_photo_stays_a_path(rgb_image):
     assert check_messages(image_message(rgb_image, "x"))[0]["content"][0]["image"] == str(rgb_image)
+
+
+def test_checked_conversation_is_not_checked_again(rgb_image, monkeypatch):
+    checked = check_messages(image_message(rgb_image, "x"))
+    monkeypatch.setattr(
+        helpers.messages, "load_image", lambda *a, **k: pytest.fail("image decoded twice")
+    )
+    assert check_messages(checked) is checked
