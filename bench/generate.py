@@ -7,14 +7,20 @@ decode tokens/s at batch 1 (image and text-only prompts) and batch 8; peak GPU m
 bandwidth roofline (text-weight bytes read per token / measured copy bandwidth). The image and
 text-only cases also run the fast path (``helpers.fast``) and check its greedy tokens equal
 ``generate``'s.
+Paths (``--paths``): default ``generate``; ``generate`` with SDPA limited to the flash and
+memory-efficient kernels; ``generate(cache_implementation="static")`` (on a GPU transformers
+compiles it; the warm-up column holds that time); and the fast path (batch 1). Every row's
+``same_tokens`` compares its greedy tokens with default ``generate``'s for the same case.
 ``--small`` uses a scaled-down architecture (fp32 on CPU) so CI can run it.
 
-Usage: python bench/generate.py [--small] [--tokens 64] [--device cuda]
+Usage: python bench/generate.py [--small] [--tokens 64] [--device cuda] [--paths generate fast]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -51,8 +57,6 @@ SMALL = {
     "vision": dict(FULL["vision"], depth=2, hidden_size=128, intermediate_size=256, num_heads=4, out_hidden_size=256, deepstack_visual_indexes=[0, 1]),
     "image_wh": (512, 512),
 }  # fmt: skip
-# Cases that also get a row for the fast path (batch 1), with a greedy token-equality check.
-FAST_CASES = ("image", "text only")
 # Notebook 05's video budget.
 VIDEO_BUDGET = {"fps": 1.0, "max_frames": 64, "total_pixels": 8192 * 32 * 32}
 
@@ -97,19 +101,38 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_generate(
-    model, inputs, new_tokens: int, device: str, fast: bool = False
-) -> tuple[float, torch.Tensor]:
-    """Seconds for ``new_tokens`` greedy tokens (forced length), and the new tokens."""
+#: The decode paths compared, each checked token for token against default greedy ``generate``.
+PATHS = {
+    "generate": "model.generate, default (dynamic) cache",
+    "generate+sdpa": "model.generate with SDPA limited to the flash / memory-efficient kernels",
+    "static": 'model.generate(cache_implementation="static"); compiled with CUDA graphs on GPUs',
+    "fast": "helpers.fast: static cache, lean loop, CUDA-graph decode step",
+}
+
+
+def _generate_once(model, inputs, new_tokens: int, path: str) -> torch.Tensor:
     settings = {**GENERATION_PRESETS["greedy"], "min_new_tokens": new_tokens}
+    if path == "fast":
+        return fast_generate(model, inputs, max_new_tokens=new_tokens, settings=settings)
+    extra = {"cache_implementation": "static"} if path == "static" else {}
+    context = contextlib.nullcontext()
+    if path == "generate+sdpa":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        context = sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
+    with context:
+        output = model.generate(**inputs, max_new_tokens=new_tokens, **settings, **extra)
+    return output[:, inputs["input_ids"].shape[1] :]
+
+
+def run_generate(
+    model, inputs, new_tokens: int, device: str, path: str = "generate"
+) -> tuple[float, torch.Tensor]:
+    """Seconds for ``new_tokens`` greedy tokens (forced length) on ``path``, and the new tokens."""
     sync(device)
     start = time.perf_counter()
     with torch.inference_mode():
-        if fast:
-            new = fast_generate(model, inputs, max_new_tokens=new_tokens, settings=settings)
-        else:
-            output = model.generate(**inputs, max_new_tokens=new_tokens, **settings)
-            new = output[:, inputs["input_ids"].shape[1] :]
+        new = _generate_once(model, inputs, new_tokens, path)
     sync(device)
     elapsed = time.perf_counter() - start
     assert new.shape[1] == new_tokens
@@ -124,26 +147,26 @@ def measure(
     device: str,
     text_bytes: int,
     bandwidth: float,
-    fast: bool = False,
+    path: str = "generate",
 ) -> dict:
+    """One row: warm-up (its time reported: compilation for ``static``), TTFT, decode rate, memory."""
     batch = int(inputs["input_ids"].shape[0])
-    run_generate(model, inputs, 2, device, fast)  # warm-up (kernels, allocator, graph capture)
+    warmup = run_generate(model, inputs, 2, device, path)[0]  # kernels, allocator, graphs, compile
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    first = min(run_generate(model, inputs, 1, device, fast)[0] for _ in range(2))
-    runs = [run_generate(model, inputs, new_tokens, device, fast) for _ in range(2)]
+    first = min(run_generate(model, inputs, 1, device, path)[0] for _ in range(2))
+    runs = [run_generate(model, inputs, new_tokens, device, path) for _ in range(2)]
     total, tokens = min(runs, key=lambda run: run[0])
     per_step = (total - first) / (new_tokens - 1)
     if per_step <= 0:
-        raise SystemExit(
-            f"{name}: decode time lost in timing noise; raise --tokens (now {new_tokens})."
-        )
+        raise ValueError(f"decode time lost in timing noise; raise --tokens (now {new_tokens})")
     roofline = bandwidth / text_bytes  # steps/s if every step only read the text weights once
     return {
         "case": name,
-        "path": "fast" if fast else "generate",
+        "path": path,
         "batch": batch,
         "prompt_tokens": int(inputs["input_ids"].shape[1]),
+        "warmup_s": round(warmup, 2),
         "ttft_ms": round(first * 1000, 1),
         "decode_tok_s": round(batch / per_step, 1),
         "steps_per_s": round(1 / per_step, 1),
@@ -165,6 +188,14 @@ def main() -> None:
         "--tokens", type=int, default=None, help="new tokens per decode measurement"
     )
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=list(PATHS),
+        default=list(PATHS),
+        help="decode paths to time (default: all); the fast path runs batch-1 cases only",
+    )
+    parser.add_argument("--cases", nargs="+", default=None, help="case names to run (default: all)")
     args = parser.parse_args()
 
     device = args.device or helpers.choose_runtime(helpers.detect_caps()).device
@@ -201,38 +232,61 @@ def main() -> None:
         "text only": [[{"role": "user", "content": "Write a long story about a camera."}]],
         "text only x8": [[{"role": "user", "content": "Write a long story about a camera."}]] * 8,
     }
-    rows = []
-    for name, conversations in cases.items():
-        inputs = prepare_inputs(processor, [helpers.check_messages(c) for c in conversations]).to(
-            device
-        )
-        visual = int(
-            sum(
-                (inputs[k] == v).sum()
-                for k, v in [
-                    ("input_ids", token_ids["image_token_id"]),
-                    ("input_ids", token_ids["video_token_id"]),
-                ]
+    if args.cases:
+        cases = {name: cases[name] for name in args.cases}
+    rows: list[dict] = []
+    name_json = "generate_small" if args.small else "generate"
+    meta = {
+        "architecture": "scaled-down (--small)" if args.small else "Qwen3-VL-4B-Instruct",
+        "parameters": f"{all_params / 1e9:.3f} B total, {text_params / 1e9:.3f} B text",
+        "dtype": str(dtype).replace("torch.", ""),
+        "text_weight_gb": round(text_bytes / 1e9, 3),
+        "copy_bandwidth_gb_s": round(bandwidth / 1e9, 1),
+        "new_tokens": tokens,
+        "attention": "sdpa",
+        "paths": {path: PATHS[path] for path in args.paths},
+    }
+    # The static path goes last, after every case: a failure there (a compilation error, or a
+    # device-side assert that spoils the CUDA context) must not cost the other rows.
+    plan = [(name, p) for name in cases for p in PATHS if p in args.paths and p != "static"]
+    plan += [(name, "static") for name in cases if "static" in args.paths]
+    prepared: dict[str, tuple] = {}
+    references: dict[str, torch.Tensor] = {}
+    for name, path in plan:
+        conversations = cases[name]
+        if path == "fast" and len(conversations) != 1:
+            continue  # the fast path decodes one conversation at a time
+        if name not in prepared:
+            checked = [helpers.check_messages(c) for c in conversations]
+            inputs = prepare_inputs(processor, checked).to(device)
+            visual = int(
+                (inputs["input_ids"] == token_ids["image_token_id"]).sum()
+                + (inputs["input_ids"] == token_ids["video_token_id"]).sum()
             )
+            prepared[name] = (inputs, visual)
+        inputs, visual = prepared[name]
+        if name not in references and path != "generate":
+            # Reference: default greedy generate, forced to the same length.
+            references[name] = run_generate(model, inputs, tokens, device, "generate")[1].cpu()
+        try:
+            row = measure(name, model, inputs, tokens, device, text_bytes, bandwidth, path)
+        except Exception as exc:  # reported as a row: the table says what failed and why
+            row = {"case": name, "path": path, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            print(f"{name} / {path}: {row['error']}", flush=True)
+            rows.append(row)
+            if path == "static":
+                break
+            continue
+        new = row.pop("tokens").cpu()
+        references.setdefault(name, new)
+        rows.append(
+            {**row, "visual_tokens": visual, "same_tokens": torch.equal(new, references[name])}
         )
-        row = measure(name, model, inputs, tokens, device, text_bytes, bandwidth)
-        reference = row.pop("tokens")
-        rows.append({**row, "visual_tokens": visual, "same_tokens": None})
-        if len(conversations) == 1 and name in FAST_CASES:
-            fast = measure(name, model, inputs, tokens, device, text_bytes, bandwidth, fast=True)
-            same = torch.equal(fast.pop("tokens").cpu(), reference.cpu())
-            rows.append({**fast, "visual_tokens": visual, "same_tokens": same})
-    report(
-        "generate_small" if args.small else "generate",
-        rows,
-        architecture="scaled-down (--small)" if args.small else "Qwen3-VL-4B-Instruct",
-        parameters=f"{all_params / 1e9:.3f} B total, {text_params / 1e9:.3f} B text",
-        dtype=str(dtype).replace("torch.", ""),
-        text_weight_gb=round(text_bytes / 1e9, 3),
-        copy_bandwidth_gb_s=round(bandwidth / 1e9, 1),
-        new_tokens=tokens,
-        attention="sdpa",
-    )
+        print(json.dumps(rows[-1]), flush=True)
+        helpers.output_path("bench", f"{name_json}.partial.json").write_text(
+            json.dumps({"rows": rows, **meta}, indent=1) + "\n"
+        )
+    report(name_json, rows, **meta)
 
 
 if __name__ == "__main__":

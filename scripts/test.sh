@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Set up (if needed), then run lint, the unit tests and every notebook on the tiny offline model.
+# Set up (if needed), then run lint, the unit tests and every notebook on the tiny offline model,
+# twice: with the newest transformers (the .venv) and with the lowest that requirements.txt allows
+# (installed beside it by scripts/transformers_floor.py), so the whole supported range is proven.
+# Extra arguments go to pytest (both passes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider "$@"
+PYTEST=(.venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider)
+
+newest=$(.venv/bin/python -c 'import transformers; print(transformers.__version__)')
+echo "== tests with transformers $newest (newest allowed)"
+"${PYTEST[@]}" "$@"
+
+floor_site=$(.venv/bin/python scripts/transformers_floor.py | tail -n 1)
+floor=$(cat "$floor_site/.complete")
+echo "== tests with transformers $floor (lowest allowed, from $floor_site)"
+PYTHONPATH="$floor_site${PYTHONPATH:+:$PYTHONPATH}" "${PYTEST[@]}" "$@"
