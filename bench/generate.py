@@ -107,20 +107,22 @@ PATHS = {
     "generate+sdpa": "model.generate with SDPA limited to the flash / memory-efficient kernels",
     "static": 'model.generate(cache_implementation="static"); compiled with CUDA graphs on GPUs',
     "fast": "helpers.fast: static cache, lean loop, CUDA-graph decode step",
+    "fast+sdpa": "helpers.fast with SDPA limited to the flash / memory-efficient kernels",
 }
+SDPA_LIMITED = ("generate+sdpa", "fast+sdpa")
 
 
 def _generate_once(model, inputs, new_tokens: int, path: str) -> torch.Tensor:
     settings = {**GENERATION_PRESETS["greedy"], "min_new_tokens": new_tokens}
-    if path == "fast":
-        return fast_generate(model, inputs, max_new_tokens=new_tokens, settings=settings)
-    extra = {"cache_implementation": "static"} if path == "static" else {}
     context = contextlib.nullcontext()
-    if path == "generate+sdpa":
+    if path in SDPA_LIMITED:
         from torch.nn.attention import SDPBackend, sdpa_kernel
 
         context = sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
     with context:
+        if path.startswith("fast"):
+            return fast_generate(model, inputs, max_new_tokens=new_tokens, settings=settings)
+        extra = {"cache_implementation": "static"} if path == "static" else {}
         output = model.generate(**inputs, max_new_tokens=new_tokens, **settings, **extra)
     return output[:, inputs["input_ids"].shape[1] :]
 
@@ -249,12 +251,13 @@ def main() -> None:
     # The static path goes last, after every case: a failure there (a compilation error, or a
     # device-side assert that spoils the CUDA context) must not cost the other rows.
     plan = [(name, p) for name in cases for p in PATHS if p in args.paths and p != "static"]
-    plan += [(name, "static") for name in cases if "static" in args.paths]
+    static_cases = [c for c in cases if args.static_cases is None or c in args.static_cases]
+    plan += [(name, "static") for name in static_cases if "static" in args.paths]
     prepared: dict[str, tuple] = {}
     references: dict[str, torch.Tensor] = {}
     for name, path in plan:
         conversations = cases[name]
-        if path == "fast" and len(conversations) != 1:
+        if path.startswith("fast") and len(conversations) != 1:
             continue  # the fast path decodes one conversation at a time
         if name not in prepared:
             checked = [helpers.check_messages(c) for c in conversations]
@@ -274,8 +277,8 @@ def main() -> None:
             row = {"case": name, "path": path, "error": f"{type(exc).__name__}: {exc}"[:300]}
             print(f"{name} / {path}: {row['error']}", flush=True)
             rows.append(row)
-            if path == "static":
-                break
+            if "CUDA error" in row["error"]:
+                break  # the CUDA context is spoiled: no later row could run
             continue
         new = row.pop("tokens").cpu()
         references.setdefault(name, new)

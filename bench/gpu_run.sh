@@ -43,4 +43,5 @@ for name in ("torch", "torchvision", "transformers", "accelerate", "qwen_vl_util
     except ImportError as exc:
         print(f"{name}: not importable ({exc})")
 PY
-"$PY" bench/generate.py "$@"
+# Static-cache generate compiles once per shape on a GPU: two cases (batch 1 and 8) keep it in budget.
+"$PY" bench/generate.py --static-cases image "text only x8" "$@"

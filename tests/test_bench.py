@@ -47,8 +47,11 @@ def test_generate_bench_small():
     assert cases["text only x8"]["batch"] == 8
     assert all(r["decode_tok_s"] > 0 and r["roofline_steps_s"] > 0 for r in report["rows"])
     fast_rows = [r for r in report["rows"] if r["path"] == "fast"]
-    assert {r["case"] for r in fast_rows} == {"image", "text only"}
-    assert all(r["same_tokens"] for r in fast_rows)  # greedy fast path = generate, token for token
+    assert {r["case"] for r in fast_rows} == {"image", "video (notebook budget)", "text only"}
+    paths = {"generate", "generate+sdpa", "static", "fast", "fast+sdpa"}
+    assert {r["path"] for r in report["rows"]} == paths
+    # every path's greedy tokens = default generate's, token for token
+    assert all(r["same_tokens"] for r in report["rows"]), report["rows"]
 
 
 def test_ocr_bench_batches_agree():

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,7 +69,7 @@ def test_gpu_run_installs_carried_wheels_offline_and_completes(wheels, floor_sit
     )
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
-    floor = open(os.path.join(floor_site, ".complete")).read().strip()
+    floor = Path(floor_site, ".complete").read_text().strip()
     assert f"transformers {floor} ({floor_site}" in out  # the floor, not the environment's
     for carried in ("qwen_vl_utils", "decord"):
         assert f"{carried} " in out and f"({site}" in out.split(f"{carried} ", 1)[1].splitlines()[0]
