@@ -198,6 +198,12 @@ def main() -> None:
         help="decode paths to time (default: all); the fast path runs batch-1 cases only",
     )
     parser.add_argument("--cases", nargs="+", default=None, help="case names to run (default: all)")
+    parser.add_argument(
+        "--static-cases",
+        nargs="+",
+        default=None,
+        help="cases for the static path, which compiles per shape on a GPU (default: all)",
+    )
     args = parser.parse_args()
 
     device = args.device or helpers.choose_runtime(helpers.detect_caps()).device
