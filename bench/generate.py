@@ -199,6 +199,14 @@ def main() -> None:
     )
     parser.add_argument("--cases", nargs="+", default=None, help="case names to run (default: all)")
     parser.add_argument(
+        "--dtype",
+        choices=["bfloat16", "float16", "float32"],
+        default=None,
+        help="weights dtype (default: bfloat16 on a GPU, float32 on a CPU); float32 makes the "
+        "token check independent of kernel rounding on near-tied random-weight logits",
+    )
+    parser.add_argument("--name", default=None, help="report name (default: generate[_small])")
+    parser.add_argument(
         "--static-cases",
         nargs="+",
         default=None,
@@ -209,6 +217,8 @@ def main() -> None:
     device = args.device or helpers.choose_runtime(helpers.detect_caps()).device
     spec = SMALL if args.small else FULL
     dtype = torch.float32 if args.small or device == "cpu" else torch.bfloat16
+    if args.dtype:
+        dtype = getattr(torch, args.dtype)
     tokens = args.tokens or (16 if args.small else 128)
 
     # The tiny checkpoint's processor makes real Qwen3-VL inputs (same patch/merge/temporal sizes);
@@ -243,7 +253,7 @@ def main() -> None:
     if args.cases:
         cases = {name: cases[name] for name in args.cases}
     rows: list[dict] = []
-    name_json = "generate_small" if args.small else "generate"
+    name_json = args.name or ("generate_small" if args.small else "generate")
     meta = {
         "architecture": "scaled-down (--small)" if args.small else "Qwen3-VL-4B-Instruct",
         "parameters": f"{all_params / 1e9:.3f} B total, {text_params / 1e9:.3f} B text",
@@ -288,8 +298,15 @@ def main() -> None:
             continue
         new = row.pop("tokens").cpu()
         references.setdefault(name, new)
+        reference = references[name]
+        agree = int((new == reference).all(dim=0).int().cumprod(0).sum())
         rows.append(
-            {**row, "visual_tokens": visual, "same_tokens": torch.equal(new, references[name])}
+            {
+                **row,
+                "visual_tokens": visual,
+                "same_tokens": torch.equal(new, reference),
+                "agree_tokens": agree,  # leading tokens equal to default generate's
+            }
         )
         print(json.dumps(rows[-1]), flush=True)
         helpers.output_path("bench", f"{name_json}.partial.json").write_text(

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import weakref
@@ -209,12 +210,6 @@ def cache_keyword(forward: Any) -> str:
     )
 
 
-def _can_rewind(cache: Any) -> bool:
-    """Whether ``cache.crop`` removes a number of tokens (the public way to undo one step)."""
-    crop = getattr(cache, "crop", None)
-    return crop is not None and "tokens_to_remove" in inspect.signature(crop).parameters
-
-
 def prefill(model: Any, inputs: Any, cache: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the prompt through the model into ``cache``.
 
@@ -281,14 +276,18 @@ class DecodeStep:
         self.graph: Any = None
         self.graph_logits: torch.Tensor | None = None
 
-    def eager(self) -> torch.Tensor:
-        """Logits ``(1, V)`` for ``self.token`` at the current position (writes its KV)."""
+    def eager(self, cache: Any = None) -> torch.Tensor:
+        """Logits ``(1, V)`` for ``self.token`` at the current position (writes its KV).
+
+        Args:
+            cache: run against this cache instead of the step's own (a copy, for checking).
+        """
         extra = {"cache_position": self.cache_position} if self.explicit_position else {}
         hidden = self.language_model(
             inputs_embeds=self.model.model.get_input_embeddings()(self.token),
             position_ids=self.position,
             use_cache=True,
-            **{self.cache_kw: self.cache},
+            **{self.cache_kw: self.cache if cache is None else cache},
             **extra,
         ).last_hidden_state
         return self.model.lm_head(hidden[:, -1, :])
@@ -299,11 +298,6 @@ class DecodeStep:
         with torch.cuda.graph(graph):
             self.graph_logits = self.eager()
         self.graph = graph
-
-    def rewind(self) -> None:
-        """Undo the last step's cache write position, so it can be run again."""
-        if not self.explicit_position:
-            self.cache.crop(1)
 
     def __call__(self, token: torch.Tensor, *, advance: bool = True) -> torch.Tensor:
         """Logits after feeding ``token`` ``(1, 1)``; ``advance`` moves to the next position first."""
@@ -419,6 +413,8 @@ def _decode(
     if not graphs:
         return step(token, advance=i > 0)
     if step.graph is None and i < GRAPH_WARMUP_STEPS:
+        if step.token.device.type != "cuda":
+            return step(token, advance=i > 0)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):  # real steps, run where capture expects its warm-up
@@ -427,18 +423,12 @@ def _decode(
         return logits
     if step.graph is None and not _try_capture(step, state):
         return step(token, advance=i > 0)
-    logits = step(token, advance=i > 0)
     if state.graphs_ok is None:
-        logits = _check_graph(step, state, token, logits)
-    return logits
+        return _checked_replay(step, state, token)
+    return step(token, advance=i > 0)
 
 
 def _try_capture(step: DecodeStep, state: FastState) -> bool:
-    if not step.explicit_position and not _can_rewind(step.cache):
-        state.graphs_ok = False
-        state.note = "this transformers' StaticCache cannot undo a step, so graphs can't be checked"
-        logger.warning("fast path: %s; using eager decode steps.", state.note)
-        return False
     try:
         step.capture()
         return True
@@ -450,20 +440,21 @@ def _try_capture(step: DecodeStep, state: FastState) -> bool:
         return False
 
 
-def _check_graph(
-    step: DecodeStep, state: FastState, token: torch.Tensor, graph_logits: torch.Tensor
-) -> torch.Tensor:
-    """Re-run a replayed step eagerly at the same position; distrust the graph on a mismatch."""
-    graph_token = graph_logits.argmax(dim=-1)
-    step.rewind()
-    graph, step.graph = step.graph, None
-    eager_logits = step(token, advance=False)
-    step.graph = graph
-    if not torch.equal(eager_logits.argmax(dim=-1), graph_token):
+def _checked_replay(step: DecodeStep, state: FastState, token: torch.Tensor) -> torch.Tensor:
+    """Replay the graph, and run the same step eagerly on a copy of the cache taken just before.
+
+    The copy (``copy.deepcopy``: the cache's tensors cloned, whatever its internals) lets both
+    runs start from the same state without undoing anything in the real cache. On any
+    disagreement the graph is dropped and the eager logits are used.
+    """
+    shadow = copy.deepcopy(step.cache)
+    graph_logits = step(token, advance=True).clone()
+    eager_logits = step.eager(cache=shadow)
+    if not torch.equal(eager_logits.argmax(dim=-1), graph_logits.argmax(dim=-1)):
         state.graphs_ok, state.note = False, "CUDA graph replay disagreed with the eager step"
         logger.warning("fast path: %s; using eager decode steps.", state.note)
         step.graph = None
-    else:
-        state.checks += 1
-        state.graphs_ok = True if state.checks >= GRAPH_CHECK_TOKENS else None
-    return eager_logits
+        return eager_logits
+    state.checks += 1
+    state.graphs_ok = True if state.checks >= GRAPH_CHECK_TOKENS else None
+    return graph_logits

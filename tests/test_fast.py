@@ -242,3 +242,42 @@ def test_static_cache_generate_gives_default_greedy_tokens(tiny, name):
         **inputs, max_new_tokens=16, min_new_tokens=16, cache_implementation="static", **greedy
     )
     assert torch.equal(static, default)
+
+
+class _EagerGraph:
+    """Stands in for a CUDA graph on the CPU: ``replay`` runs the recorded step (optionally wrong)."""
+
+    def __init__(self, step, corrupt=False):
+        self.step, self.corrupt = step, corrupt
+
+    def replay(self):
+        logits = self.step.eager()
+        if self.corrupt:  # a graph that baked in a stale value would give other logits
+            logits = logits.flip(-1)
+        self.step.graph_logits.copy_(logits)
+
+
+@pytest.mark.parametrize(
+    "corrupt, trusted",
+    [
+        (False, True),  # replays agree with the eager step on a copy of the cache: graph kept
+        (True, False),  # a replay that disagrees is caught, dropped, and the answer stays right
+    ],
+)
+def test_graph_replays_are_checked_against_the_eager_step(tiny, monkeypatch, corrupt, trusted):
+    model, processor = tiny
+    inputs = _inputs(processor, "image")
+    greedy = {**GENERATION_PRESETS["greedy"], "min_new_tokens": 16}
+    reference = fast_generate(model, inputs, max_new_tokens=16, settings=greedy, use_graphs=False)
+
+    def capture(self):  # like recording: runs nothing, fixes the tensor replays write into
+        self.graph_logits = torch.empty(1, model.lm_head.out_features)
+        self.graph = _EagerGraph(self, corrupt)
+
+    fast_mod.reset_fast_state(model)
+    monkeypatch.setattr(fast_mod.DecodeStep, "capture", capture)
+    tokens = fast_generate(model, inputs, max_new_tokens=16, settings=greedy, use_graphs=True)
+    state = fast_mod.fast_state(model)
+    assert state.graphs_ok is trusted
+    assert torch.equal(tokens, reference)
+    fast_mod.reset_fast_state(model)
