@@ -18,4 +18,5 @@ echo "== tests with transformers $newest (newest allowed)"
 floor_site=$(.venv/bin/python scripts/transformers_floor.py | tail -n 1)
 floor=$(cat "$floor_site/.complete")
 echo "== tests with transformers $floor (lowest allowed, from $floor_site)"
-PYTHONPATH="$floor_site${PYTHONPATH:+:$PYTHONPATH}" "${PYTEST[@]}" "$@"
+# (tests/test_gpu_machine.py puts the floor on its stand-in's path itself: it ran in the first pass)
+PYTHONPATH="$floor_site${PYTHONPATH:+:$PYTHONPATH}" "${PYTEST[@]}" --ignore=tests/test_gpu_machine.py "$@"
