@@ -4,7 +4,7 @@ Importing the package only defines names: nothing is loaded, downloaded or writt
 """
 
 from .budget import VisualTokens, count_visual_tokens, estimate_visual_tokens, kv_cache_bytes
-from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs, split_thinking
+from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs
 from .detection import (
     Detection,
     Point,
@@ -14,26 +14,25 @@ from .detection import (
     parse_detections,
     parse_points,
 )
+from .errors import InputError, MissingInputError, ModelLoadError, RemoteError
 from .grid import image_grid
 from .html import extract_code_block, preview_html, render_html, save_html
-from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, ModelLoadError, load_model, resolve_model_id
-from .messages import InputError, MissingInputError, check_messages, image_message, load_image
-from .ocr import (
-    MARKDOWN_PROMPT,
-    OCR_PROMPT,
-    SPOTTING_PROMPT,
-    OcrRecord,
+from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, load_model, resolve_model_id
+from .messages import check_messages, image_message, load_image, video_message
+from .ocr import MARKDOWN_PROMPT, OCR_PROMPT, SPOTTING_PROMPT, OcrRecord, list_images, ocr_folder
+from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
+from .remote import RemoteModel, connect, remote_url
+from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
+from .scoring import (
+    DetectionScore,
     cer,
-    list_images,
+    load_coco_ground_truth,
     normalize_text,
-    ocr_folder,
+    score_detections,
     wer,
 )
-from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
-from .remote import RemoteError, RemoteModel, connect, remote_url
-from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
-from .scoring import DetectionScore, load_coco_ground_truth, score_detections
-from .video import available_backends, describe_video, sample_frames, video_message
+from .text import split_thinking
+from .video import available_backends, describe_video, sample_frames
 
 __all__ = [
     "DEFAULT_MODEL_ID",

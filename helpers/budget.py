@@ -7,6 +7,8 @@ from typing import Any
 
 from .chat import prepare_inputs
 from .messages import check_messages
+from .remote import is_remote
+from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,11 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
     Budgets set on the items (``min_pixels``, ``max_pixels``, ``total_pixels``, ``fps``,
     ``nframes``, ``max_frames``) are honoured, so this sizes inputs before a GPU runs out of memory.
     """
-    if not hasattr(processor, "image_processor"):  # a server connection: no local processor
+    if is_remote(processor):  # no local processor: the sizes qwen-vl-utils resizes to
         return _count_from_resized(processor, check_messages(messages))
     inputs = prepare_inputs(processor, [check_messages(messages)])
-    merge = int(getattr(processor.image_processor, "merge_size", 2))
-    patch = int(getattr(processor.image_processor, "patch_size", 16))
+    merge = int(getattr(processor.image_processor, "merge_size", MERGE_SIZE))
+    patch = int(getattr(processor.image_processor, "patch_size", PATCH_SIZE))
     result = []
     for kind in ("image", "video"):
         grids = inputs.get(f"{kind}_grid_thw")
@@ -78,9 +80,9 @@ def estimate_visual_tokens(
     min_pixels: int | None = None,
     max_pixels: int | None = None,
     total_pixels: int | None = None,
-    patch_size: int = 16,
-    merge_size: int = 2,
-    temporal_patch_size: int = 2,
+    patch_size: int = PATCH_SIZE,
+    merge_size: int = MERGE_SIZE,
+    temporal_patch_size: int = TEMPORAL_PATCH_SIZE,
 ) -> int:
     """Visual tokens for an image (``num_frames=1``) or a video of ``num_frames`` frames, without
     reading any pixels: qwen-vl-utils' resize arithmetic (the defaults it applies included).

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .messages import check_messages
+from .remote import is_remote, remote_chat, remote_chat_batch
+from .sizes import PATCH_SIZE
+from .text import split_thinking
 
 #: Named generation settings. ``greedy`` is deterministic (boxes, OCR, code); ``sampling`` is the
 #: model card's recommendation for open-ended text on the Instruct models.
@@ -27,27 +30,8 @@ class Answer(str):
         return obj
 
 
-def split_thinking(text: str) -> tuple[str, str]:
-    """Split ``"<think>...</think>answer"`` into ``(thinking, answer)``; no block gives ``("", text)``.
-
-    Thinking checkpoints open the ``<think>`` block in the prompt, so the answer may hold only the
-    closing tag; an answer cut off inside the block has no visible part yet.
-    """
-    if "</think>" in text:
-        thinking, _, answer = text.partition("</think>")
-        return thinking.replace("<think>", "", 1).strip(), answer.strip()
-    if text.lstrip().startswith("<think>"):
-        return text.lstrip()[len("<think>") :].strip(), ""
-    return "", text.strip()
-
-
-def is_remote(model: Any) -> bool:
-    """Whether ``model`` is a server connection (:class:`helpers.remote.RemoteModel`)."""
-    return getattr(model, "device", None) == "remote"
-
-
 def _patch_size(processor: Any) -> int:
-    return int(getattr(processor.image_processor, "patch_size", 16))
+    return int(getattr(processor.image_processor, "patch_size", PATCH_SIZE))
 
 
 def prepare_inputs(processor: Any, conversations: list[list[dict[str, Any]]]) -> Any:
@@ -149,8 +133,6 @@ def chat(
     """
     conversation = check_messages(messages)
     if is_remote(model):
-        from .remote import remote_chat
-
         settings = _generation_kwargs(preset, max_new_tokens, generation)
         return Answer(
             remote_chat(
@@ -189,8 +171,6 @@ def chat_batch(
         return []
     checked = [check_messages(c) for c in conversations]
     if is_remote(model):
-        from .remote import remote_chat_batch
-
         settings = _generation_kwargs(preset, max_new_tokens, generation)
         return [
             Answer(t)

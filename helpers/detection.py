@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .chat import split_thinking
 from .fonts import font_path, load_font
+from .text import fenced_blocks, visible_answer
 
 SCALE = 1000.0
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
 POINT_KEYS = ("point_2d", "point")
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|$)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Point:
 
 def _json_candidates(text: str) -> list[str]:
     """Fenced blocks (an unclosed last fence included), else the text from the first [ or {."""
-    blocks = [body for _tag, body in _FENCE.findall(text) if body.strip()]
+    blocks = [block.body for block in fenced_blocks(text) if block.body.strip()]
     if blocks:
         return blocks
     start = min((i for i in (text.find("["), text.find("{")) if i >= 0), default=-1)
@@ -95,10 +94,8 @@ def _load_entries(candidate: str) -> list[Any]:
 
 def parse_entries(text: str) -> list[Any]:
     """Every JSON entry in a model answer (thinking removed, fences or prose around it)."""
-    _thinking, answer = split_thinking(text)
-    answer = answer or text
     entries: list[Any] = []
-    for candidate in _json_candidates(answer):
+    for candidate in _json_candidates(visible_answer(text)):
         entries.extend(_load_entries(candidate))
     return entries
 

@@ -1,4 +1,4 @@
-"""Writing files so that a reader never sees a half-written one."""
+"""Files: checking an input path before it is read, and writing so that no reader sees a half-written file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,30 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+from .errors import InputError, MissingInputError
+from .text import strip_file_scheme
+
+
+def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
+    """``path`` as a ``Path`` if it names a non-empty file; else an error naming it and the fix."""
+    text = os.fspath(path)
+    place = f" ({where})" if where else ""
+    file = Path(strip_file_scheme(text)).expanduser()
+    if not file.exists():
+        raise MissingInputError(
+            f"{kind} not found: {text!r}{place}. Check the path; relative paths are resolved "
+            f"from the current folder ({Path.cwd()}), so prefer absolute ones such as "
+            f"helpers.INPUT_DIR / 'name'."
+        )
+    if file.is_dir():
+        example = next((str(p) for p in sorted(file.iterdir()) if p.is_file()), "folder/file")
+        raise InputError(
+            f"{kind} path {text!r}{place} is a folder, not a file: pass one file inside it (e.g. {example!r})."
+        )
+    if file.stat().st_size == 0:
+        raise InputError(f"{kind} {text!r}{place} is an empty file: re-download or re-create it.")
+    return file
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes]], None]) -> Path:

@@ -11,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .chat import split_thinking
 from .files import write_atomic
+from .text import fenced_blocks, visible_answer
 
-_FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n")
 _HTML_START = re.compile(r"<!DOCTYPE\s+html[^>]*>|<html[\s>]", re.IGNORECASE)
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
 CHROMIUM_ENV_VAR = "CHROMIUM_PATH"
@@ -29,19 +28,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
-    """``(tag, body, closed)`` for each fenced block, in order; an unclosed last one included."""
-    blocks, position = [], 0
-    while match := _FENCE_OPEN.search(text, position):
-        end = text.find("```", match.end())
-        if end < 0:
-            blocks.append((match.group(1).lower(), text[match.end() :], False))
-            break
-        blocks.append((match.group(1).lower(), text[match.end() : end], True))
-        position = end + 3
-    return blocks
-
-
 def extract_code_block(text: str, language: str = "html") -> str:
     """The code of the last fenced block tagged ``language`` (tag case-insensitive).
 
@@ -49,19 +35,18 @@ def extract_code_block(text: str, language: str = "html") -> str:
     answer cut off before its closing fence (or ``</html>``) gives what was written, with a
     warning that it is incomplete. No code at all raises ``ValueError`` showing the answer's start.
     """
-    _thinking, answer = split_thinking(text)
-    answer = answer or text
+    answer = visible_answer(text)
     wanted = language.lower()
-    matching = [(body, closed) for tag, body, closed in _fenced_blocks(answer) if tag == wanted]
+    matching = [block for block in fenced_blocks(answer) if block.tag == wanted]
     if matching:
-        body, closed = matching[-1]
-        if not closed:
+        block = matching[-1]
+        if not block.closed:
             warnings.warn(
                 f"the {language} block is incomplete (the answer stopped before its closing fence): "
                 "raise max_new_tokens for the whole page.",
                 stacklevel=2,
             )
-        return body.strip()
+        return block.body.strip()
     if wanted == "html" and (start := _HTML_START.search(answer)):
         ends = list(_HTML_END.finditer(answer, start.start()))
         if ends:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .errors import ModelLoadError as ModelLoadError  # re-exported: raised by this module
 from .remote import BASE_URL_ENV, connect, remote_url
 from .runtime import RuntimeChoice, choose_runtime, detect_caps
 from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
 
 DEFAULT_MODEL_ID = "Qwen/Qwen3-VL-4B-Instruct"
 MODEL_ENV_VAR = "QWEN_VL_MODEL"
-
-
-class ModelLoadError(RuntimeError):
-    """The model could not be loaded; the message says why and what to do."""
 
 
 def resolve_model_id(model_id: str | os.PathLike | None = None) -> str:
@@ -28,7 +25,7 @@ def is_tiny(model_id: str) -> bool:
     return model_id == TINY_MODEL_NAME
 
 
-def _explain(model_id: str, exc: BaseException) -> str:
+def _load_error_text(model_id: str, exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, ImportError) and "flash" in text.lower():
         fix = "install flash-attn, or pass attn_implementation='sdpa'"
@@ -94,7 +91,7 @@ def load_model(
             device_map=choice.device,
         ).train(False)
     except (OSError, ValueError, ImportError, RuntimeError) as exc:
-        raise ModelLoadError(_explain(name, exc)) from exc
+        raise ModelLoadError(_load_error_text(name, exc)) from exc
     processor.tokenizer.padding_side = "left"
     if verbose:
         label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name

@@ -3,52 +3,26 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import InputError
+from .errors import MissingInputError as MissingInputError  # re-exported for older imports
+from .files import check_file
+from .text import is_url
+
 VISION_KEYS = ("image", "image_url", "video")
-_REMOTE = ("http://", "https://", "data:")
-
-
-class InputError(ValueError):
-    """A message, image or video that cannot be used, with the fix in the text."""
-
-
-class MissingInputError(InputError, FileNotFoundError):
-    """An image or video path that does not exist."""
 
 
 def _where(m: int, i: int) -> str:
     return f"messages[{m}]['content'][{i}]"
 
 
-def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
-    """``path`` as a ``Path`` if it names a non-empty file; else an error naming it and the fix."""
-    text = os.fspath(path)
-    place = f" ({where})" if where else ""
-    file = Path(text[7:] if text.startswith("file://") else text).expanduser()
-    if not file.exists():
-        raise MissingInputError(
-            f"{kind} not found: {text!r}{place}. Check the path; relative paths are resolved "
-            f"from the current folder ({Path.cwd()}), so prefer absolute ones such as "
-            f"helpers.INPUT_DIR / 'name'."
-        )
-    if file.is_dir():
-        example = next((str(p) for p in sorted(file.iterdir()) if p.is_file()), "folder/file")
-        raise InputError(
-            f"{kind} path {text!r}{place} is a folder, not a file: pass one file inside it (e.g. {example!r})."
-        )
-    if file.stat().st_size == 0:
-        raise InputError(f"{kind} {text!r}{place} is an empty file: re-download or re-create it.")
-    return file
-
-
 def _check_path(value: str | os.PathLike, kind: str, where: str) -> str | Image.Image:
     text = os.fspath(value)
-    if text.startswith(_REMOTE):
+    if is_url(text):
         return text
     path = check_file(text, kind, where)
     if kind == "image":
@@ -196,17 +170,29 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
     return checked
 
 
+def one_turn(item: dict[str, Any], prompt: str) -> list[dict[str, Any]]:
+    """A one-turn user conversation: one image or video ``item``, then the ``prompt`` text."""
+    return [{"role": "user", "content": [item, {"type": "text", "text": prompt}]}]
+
+
 def image_message(image: Any, prompt: str, **budget: Any) -> list[dict[str, Any]]:
     """A one-turn conversation: an image (path, URL or PIL image) and a question.
 
     ``budget`` goes into the image item, e.g. ``min_pixels=...``, ``max_pixels=...``.
     """
-    return [
-        {
-            "role": "user",
-            "content": [
-                {"type": "image", "image": image, **budget},
-                {"type": "text", "text": prompt},
-            ],
-        }
-    ]
+    return one_turn({"type": "image", "image": image, **budget}, prompt)
+
+
+def video_message(
+    video: str | os.PathLike | list[Any],
+    prompt: str,
+    **budget: Any,
+) -> list[dict[str, Any]]:
+    """A one-turn conversation with a video (a path, or a list of frames) and a question.
+
+    ``budget`` goes into the video item, as qwen-vl-utils reads it: ``fps`` or ``nframes``,
+    ``max_frames``, ``min_pixels``, ``max_pixels``, ``total_pixels``; for a frame list,
+    ``sample_fps`` (frames per second they were taken at) and ``raw_fps``.
+    """
+    value = os.fspath(video) if isinstance(video, (str, os.PathLike)) else list(video)
+    return one_turn({"type": "video", "video": value, **budget}, prompt)

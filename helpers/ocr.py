@@ -1,17 +1,23 @@
-"""OCR: error rates against ground truth, and a resumable batch OCR over a folder."""
+"""OCR: the prompts, and a resumable batch OCR over a folder scored against ground truth.
+
+The error rates themselves (:func:`cer`, :func:`wer`) live in :mod:`helpers.scoring`.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .chat import chat_batch
+from .errors import InputError
 from .files import write_atomic
-from .messages import InputError, check_messages, image_message
+from .messages import check_messages, image_message
+from .scoring import cer as cer
+from .scoring import normalize_text as normalize_text
+from .scoring import wer as wer
 
 OCR_PROMPT = "Give the OCR of this image without any additional context."
 MARKDOWN_PROMPT = "Read all the text in this image. Keep the layout, and output it as markdown."
@@ -20,33 +26,6 @@ SPOTTING_PROMPT = (
     "[{'bbox_2d': [x1, y1, x2, y2], 'text_content': 'text'}, ...]."
 )
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-
-
-def normalize_text(text: str) -> str:
-    """Whitespace runs (newlines included) collapsed to one space, ends stripped."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _rate(prediction: list[str] | str, reference: list[str] | str) -> float:
-    from rapidfuzz.distance import Levenshtein
-
-    if len(reference) == 0:
-        return 0.0 if len(prediction) == 0 else 1.0
-    return Levenshtein.distance(prediction, reference) / len(reference)
-
-
-def cer(prediction: str, reference: str) -> float:
-    """Character error rate: edit distance / reference length, after :func:`normalize_text`.
-
-    0 is perfect; it can exceed 1 when the prediction is much longer than the reference. An empty
-    reference gives 0 for an empty prediction, else 1.
-    """
-    return _rate(normalize_text(prediction), normalize_text(reference))
-
-
-def wer(prediction: str, reference: str) -> float:
-    """Word error rate: word-level edit distance / reference word count, after normalising."""
-    return _rate(normalize_text(prediction).split(), normalize_text(reference).split())
 
 
 @dataclass

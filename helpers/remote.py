@@ -22,6 +22,10 @@ from typing import Any
 
 from PIL import Image
 
+from .errors import RemoteError as RemoteError  # re-exported: raised by this module
+from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
+from .text import is_url, strip_file_scheme
+
 BASE_URL_ENV = "QWEN_VL_BASE_URL"
 API_KEY_ENV = "QWEN_VL_API_KEY"
 TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
@@ -43,10 +47,6 @@ def remote_url() -> str | None:
     return os.environ.get(BASE_URL_ENV) or None
 
 
-class RemoteError(RuntimeError):
-    """The server could not answer; the message names the server and what to do."""
-
-
 @dataclass
 class RemoteModel:
     """A model served behind an OpenAI-compatible API; stands in for the local model object."""
@@ -63,9 +63,14 @@ class RemoteModel:
 class RemoteProcessor:
     """Stands in for the local processor: the sizes that visual-token arithmetic needs."""
 
-    patch_size: int = 16
-    merge_size: int = 2
-    temporal_patch_size: int = 2
+    patch_size: int = PATCH_SIZE
+    merge_size: int = MERGE_SIZE
+    temporal_patch_size: int = TEMPORAL_PATCH_SIZE
+
+
+def is_remote(model_or_processor: Any) -> bool:
+    """Whether a model or processor stands for a server connection (made by :func:`connect`)."""
+    return isinstance(model_or_processor, (RemoteModel, RemoteProcessor))
 
 
 def connect(
@@ -119,9 +124,9 @@ def _image_url(value: Any) -> str:
         value.save(buffer, format="PNG")
         return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
     text = str(value)
-    if text.startswith(("http://", "https://", "data:")):
+    if is_url(text):
         return text
-    return _data_url(Path(text[7:] if text.startswith("file://") else text), "image/png")
+    return _data_url(Path(strip_file_scheme(text)), "image/png")
 
 
 def to_openai_messages(
@@ -164,8 +169,8 @@ def to_openai_messages(
                 else:
                     url = (
                         video
-                        if str(video).startswith(("http://", "https://", "data:"))
-                        else _data_url(Path(video), "video/mp4")
+                        if is_url(str(video))
+                        else _data_url(Path(strip_file_scheme(str(video))), "video/mp4")
                     )
                     parts.append({"type": "video_url", "video_url": {"url": url}})
         if message["role"] == "assistant" and all(p["type"] == "text" for p in parts):
@@ -211,7 +216,7 @@ def request_body(
     return kwargs
 
 
-def _explain(model: RemoteModel, exc: Exception) -> RemoteError:
+def _request_error(model: RemoteModel, exc: Exception) -> RemoteError:
     import openai
 
     server = model.base_url
@@ -270,7 +275,7 @@ def remote_chat(
             return "".join(pieces)
         except Exception as exc:
             if pieces or not _transient(exc) or attempt == model.max_retries:
-                raise _explain(model, exc) from exc
+                raise _request_error(model, exc) from exc
             wait = model.retry_wait_s * 2**attempt
             print(
                 f"[{model.base_url}: {type(exc).__name__}, retry {attempt + 1}/{model.max_retries} in {wait:.0f} s]",

@@ -1,16 +1,17 @@
-"""Scoring predicted boxes against COCO-style ground truth: precision, recall, mean IoU."""
+"""Scoring answers against ground truth: boxes (precision, recall, mean IoU) and text (CER, WER)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .detection import SCALE, Detection
-from .messages import InputError
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,30 @@ def score_detections(
     return DetectionScore(
         tp, len(predictions) - tp, len(ground_truth) - tp, mean_iou, iou_threshold, matches
     )
+
+
+def normalize_text(text: str) -> str:
+    """Whitespace runs (newlines included) collapsed to one space, ends stripped."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _rate(prediction: list[str] | str, reference: list[str] | str) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    if len(reference) == 0:
+        return 0.0 if len(prediction) == 0 else 1.0
+    return Levenshtein.distance(prediction, reference) / len(reference)
+
+
+def cer(prediction: str, reference: str) -> float:
+    """Character error rate: edit distance / reference length, after :func:`normalize_text`.
+
+    0 is perfect; it can exceed 1 when the prediction is much longer than the reference. An empty
+    reference gives 0 for an empty prediction, else 1.
+    """
+    return _rate(normalize_text(prediction), normalize_text(reference))
+
+
+def wer(prediction: str, reference: str) -> float:
+    """Word error rate: word-level edit distance / reference word count, after normalising."""
+    return _rate(normalize_text(prediction).split(), normalize_text(reference).split())

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .paths import cache_dir
+from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
 
 TINY_MODEL_NAME = "tiny"
 #: Bump when the recipe changes, so stale cached builds are rebuilt.
@@ -186,9 +187,9 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         "hidden_size": 64,
         "intermediate_size": 128,
         "num_heads": 4,
-        "patch_size": 16,
-        "spatial_merge_size": 2,
-        "temporal_patch_size": 2,
+        "patch_size": PATCH_SIZE,
+        "spatial_merge_size": MERGE_SIZE,
+        "temporal_patch_size": TEMPORAL_PATCH_SIZE,
         "out_hidden_size": 64,
         "num_position_embeddings": 256,
         "deepstack_visual_indexes": [0, 1],
@@ -223,7 +224,9 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         top_p=0.8,
         temperature=0.7,
     )
-    vision = dict(patch_size=16, merge_size=2, temporal_patch_size=2)
+    vision = dict(
+        patch_size=PATCH_SIZE, merge_size=MERGE_SIZE, temporal_patch_size=TEMPORAL_PATCH_SIZE
+    )
     norm = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
     processor = Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .files import write_atomic
-from .messages import InputError, check_file
+from .errors import InputError
+from .files import check_file, write_atomic
 from .paths import cache_dir as default_cache_dir
 
 #: Bump when the sampling recipe or the cache layout changes.
@@ -206,29 +206,6 @@ def sample_frames(
     if use_cache:
         _save_entry(cache_entry(digest, int(num_frames), used, folder), frames, timestamps)
     return frames, timestamps
-
-
-def video_message(
-    video: str | os.PathLike | list[Any],
-    prompt: str,
-    **budget: Any,
-) -> list[dict[str, Any]]:
-    """A one-turn conversation with a video (a path, or a list of frames) and a question.
-
-    ``budget`` goes into the video item, as qwen-vl-utils reads it: ``fps`` or ``nframes``,
-    ``max_frames``, ``min_pixels``, ``max_pixels``, ``total_pixels``; for a frame list,
-    ``sample_fps`` (frames per second they were taken at) and ``raw_fps``.
-    """
-    value = os.fspath(video) if isinstance(video, (str, os.PathLike)) else list(video)
-    return [
-        {
-            "role": "user",
-            "content": [
-                {"type": "video", "video": value, **budget},
-                {"type": "text", "text": prompt},
-            ],
-        }
-    ]
 
 
 def describe_video(path: str | os.PathLike) -> dict[str, Any]:
