@@ -1,16 +1,27 @@
-"""Shared bits of the benchmark scripts: timing, tables, JSON reports."""
+"""Shared bits of the benchmark scripts: timing, tables, JSON reports.
+
+Every script starts with ``from _common import ...``: Python puts the script's folder (``bench/``)
+first on the module path, and importing this module puts the repository root after it, so the
+scripts' ``import helpers`` finds this checkout's package whether or not it is installed.
+"""
 
 from __future__ import annotations
 
 import json
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-import helpers
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(1, str(REPO_ROOT))
+
+import helpers  # noqa: E402  (after the path line above)
 
 
 def timed(fn: Callable[[], Any], repeats: int = 3) -> tuple[float, Any]:

@@ -8,12 +8,9 @@ Usage: python bench/ocr.py [--model tiny] [--batch-sizes 1 4] [--tokens 64]
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py beside this script
 
 from _common import report
 

@@ -8,10 +8,6 @@ Usage: python bench/overhead.py [--model tiny] [--tokens 32] [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py beside this script
 
 from _common import report, timed
 

@@ -6,11 +6,8 @@ Usage: python bench/render.py [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py beside this script
 
 from _common import report, timed
 
