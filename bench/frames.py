@@ -55,7 +55,7 @@ def main() -> None:
     report(
         "frames",
         rows,
-        video=f"{args.video.name}: {info['frames']} frames, {info['fps']} fps, {info['size_wh']}",
+        video=f"{args.video.name}: {info.frames} frames, {info.fps} fps, {info.size_wh}",
     )
 
 

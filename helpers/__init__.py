@@ -31,8 +31,9 @@ from .scoring import (
     score_detections,
     wer,
 )
+from .status import show_status
 from .text import split_thinking
-from .video import available_backends, describe_video, sample_frames
+from .video import VideoInfo, available_backends, describe_video, sample_frames
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -56,6 +57,7 @@ __all__ = [
     "RemoteError",
     "RemoteModel",
     "RuntimeChoice",
+    "VideoInfo",
     "VisualTokens",
     "available_backends",
     "cache_dir",
@@ -93,6 +95,7 @@ __all__ = [
     "sample_frames",
     "save_html",
     "score_detections",
+    "show_status",
     "split_thinking",
     "video_message",
     "wer",

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .chat import prepare_inputs
 from .messages import check_messages
 from .remote import is_remote
-from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
+from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE, video_frame_floor
 
 
 @dataclass(frozen=True)
 class VisualTokens:
     """Visual tokens of one image or video as the processor really makes them."""
 
-    kind: str  # "image" or "video"
+    kind: Literal["image", "video"]
     index: int  # order of this kind in the conversation
     grid_thw: tuple[int, int, int]  # patches along time, height, width
     resized_wh: tuple[int, int]  # frame size fed to the vision encoder
@@ -100,7 +100,12 @@ def estimate_visual_tokens(
         h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
         return (h // patch_size) * (w // patch_size) // merge_size**2
     frames = vp.ceil_by_factor(num_frames, temporal_patch_size)
-    low = min_pixels if min_pixels is not None else vp.VIDEO_MIN_TOKEN_NUM * factor**2
+    low = video_frame_floor(
+        min_pixels,
+        max_pixels,
+        default=vp.VIDEO_MIN_TOKEN_NUM * factor**2,
+        where="estimate_visual_tokens",
+    )
     total = total_pixels if total_pixels is not None else vp.MODEL_SEQ_LEN * factor**2 * 0.9
     cap = max(
         min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / frames * temporal_patch_size),

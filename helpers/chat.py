@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from .messages import check_messages
 from .remote import is_remote, remote_chat, remote_chat_batch
 from .sizes import PATCH_SIZE
 from .text import split_thinking
 
+#: The name of a generation preset (see :data:`GENERATION_PRESETS`).
+Preset = Literal["greedy", "sampling"]
+
 #: Named generation settings. ``greedy`` is deterministic (boxes, OCR, code); ``sampling`` is the
 #: model card's recommendation for open-ended text on the Instruct models.
-GENERATION_PRESETS: dict[str, dict[str, Any]] = {
+GENERATION_PRESETS: dict[Preset, dict[str, Any]] = {
     "greedy": {"do_sample": False, "temperature": None, "top_p": None, "top_k": None},
     "sampling": {"do_sample": True, "temperature": 0.7, "top_p": 0.8, "top_k": 20},
 }
@@ -81,7 +84,7 @@ def generate(
     conversations: list[list[dict[str, Any]]],
     *,
     max_new_tokens: int,
-    preset: str = "greedy",
+    preset: Preset = "greedy",
     streamer: Any = None,
     fast: bool = False,
     **generation: Any,
@@ -118,7 +121,7 @@ def chat(
     *,
     max_new_tokens: int = 1024,
     stream: bool = False,
-    preset: str = "greedy",
+    preset: Preset = "greedy",
     fast: bool = False,
     **generation: Any,
 ) -> Answer:
@@ -163,7 +166,7 @@ def chat_batch(
     conversations: list[list[dict[str, Any]]],
     *,
     max_new_tokens: int = 1024,
-    preset: str = "greedy",
+    preset: Preset = "greedy",
     **generation: Any,
 ) -> list[Answer]:
     """Answer several conversations in one left-padded ``generate`` call, in order."""

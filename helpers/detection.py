@@ -12,7 +12,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -31,6 +31,18 @@ class Detection:
 
     label: str
     box: tuple[float, float, float, float]
+
+    def __post_init__(self) -> None:
+        if len(self.box) != 4 or not all(np.isfinite(self.box)):
+            raise ValueError(
+                f"Detection.box must be 4 finite numbers (x1, y1, x2, y2), got {self.box!r}."
+            )
+        x1, y1, x2, y2 = self.box
+        if x1 > x2 or y1 > y2:
+            raise ValueError(
+                f"Detection.box must have x1 <= x2 and y1 <= y2, got {self.box!r}: "
+                "sort the corners (parse_detections does)."
+            )
 
     def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Integer pixel corners for an image of ``width`` x ``height`` (value / 1000 * size)."""
@@ -173,7 +185,7 @@ def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
     return points
 
 
-def grounding_prompt(categories: str | Sequence[str], kind: str = "box") -> str:
+def grounding_prompt(categories: str | Sequence[str], kind: Literal["box", "point"] = "box") -> str:
     """The grounding prompt Qwen3-VL is trained on, for boxes (``"box"``) or points (``"point"``)."""
     names = [categories] if isinstance(categories, str) else list(categories)
     if not names:

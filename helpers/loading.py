@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import ModelLoadError as ModelLoadError  # re-exported: raised by this module
-from .remote import BASE_URL_ENV, connect, remote_url
+from .remote import BASE_URL_ENV, RemoteModel, RemoteProcessor, connect, remote_url
 from .runtime import RuntimeChoice, choose_runtime, detect_caps
+from .status import ensure_status_shown
 from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, ProcessorMixin
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "Qwen/Qwen3-VL-4B-Instruct"
 MODEL_ENV_VAR = "QWEN_VL_MODEL"
@@ -52,7 +59,7 @@ def load_model(
     dtype: str | None = None,
     attn_implementation: str | None = None,
     verbose: bool = True,
-) -> tuple[Any, Any]:
+) -> tuple[PreTrainedModel, ProcessorMixin] | tuple[RemoteModel, RemoteProcessor]:
     """Load ``(model, processor)`` for a Qwen3-VL checkpoint.
 
     ``model_id`` is a hub id, a local folder or ``"tiny"`` (the offline random test model); it
@@ -62,16 +69,20 @@ def load_model(
     With ``$QWEN_VL_BASE_URL`` set, nothing is loaded: the pair returned talks to that
     OpenAI-compatible server (model: ``model_id``, ``$QWEN_VL_MODEL``, or the server's first).
     """
+    if verbose:
+        ensure_status_shown()
     base_url = remote_url()
     if base_url:
         served = (
             os.fspath(model_id) if model_id is not None else os.environ.get(MODEL_ENV_VAR) or None
         )
         model, processor = connect(base_url, served)
-        if verbose:
-            print(
-                f"Using {model.name} served at {base_url} (unset {BASE_URL_ENV} to load weights locally)"
-            )
+        logger.info(
+            "Using %s served at %s (unset %s to load weights locally)",
+            model.name,
+            base_url,
+            BASE_URL_ENV,
+        )
         return model, processor
 
     import torch
@@ -93,7 +104,6 @@ def load_model(
     except (OSError, ValueError, ImportError, RuntimeError) as exc:
         raise ModelLoadError(_load_error_text(name, exc)) from exc
     processor.tokenizer.padding_side = "left"
-    if verbose:
-        label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name
-        print(f"Loaded {label}: {choice.describe()}")
+    label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name
+    logger.info("Loaded %s: %s", label, choice.describe())
     return model, processor

@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import InputError
 from .errors import MissingInputError as MissingInputError  # re-exported for older imports
 from .files import check_file
+from .sizes import video_frame_floor
 from .text import is_url
 
 VISION_KEYS = ("image", "image_url", "video")
@@ -67,18 +68,11 @@ def _as_pil(value: Any, where: str) -> Image.Image:
     )
 
 
-# qwen-vl-utils' default lower bound on a video frame: 128 tokens of 32x32 pixels (Qwen3-VL).
-VIDEO_DEFAULT_MIN_PIXELS = 128 * 32 * 32
-
-
 def _check_video_budget(item: dict[str, Any], where: str) -> None:
-    """Keep ``min_pixels <= max_pixels``: a ``max_pixels`` below the default floor lowers the floor."""
-    low, high = item.get("min_pixels"), item.get("max_pixels")
-    if high is not None and low is None:
-        item["min_pixels"] = min(VIDEO_DEFAULT_MIN_PIXELS, int(high))
-    elif high is not None and low is not None and low > high:
-        raise InputError(
-            f"{where}: min_pixels ({low}) is larger than max_pixels ({high}); lower min_pixels or raise max_pixels."
+    """Keep ``min_pixels <= max_pixels`` (see :func:`helpers.sizes.video_frame_floor`)."""
+    if item.get("max_pixels") is not None:
+        item["min_pixels"] = video_frame_floor(
+            item.get("min_pixels"), item["max_pixels"], where=where
         )
     if "fps" in item and "nframes" in item:
         raise InputError(f"{where}: give either 'fps' or 'nframes' for a video, not both.")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .chat import chat_batch
 from .errors import InputError
@@ -18,6 +19,12 @@ from .messages import check_messages, image_message
 from .scoring import cer as cer
 from .scoring import normalize_text as normalize_text
 from .scoring import wer as wer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: What happened to one image: OCR'd in this run, read from an earlier run's output, or skipped.
+OcrStatus = Literal["done", "cached", "error"]
 
 OCR_PROMPT = "Give the OCR of this image without any additional context."
 MARKDOWN_PROMPT = "Read all the text in this image. Keep the layout, and output it as markdown."
@@ -33,7 +40,7 @@ class OcrRecord:
     """One image of an :func:`ocr_folder` run."""
 
     image: str
-    status: str  # "done" (this run), "cached" (done before), "error" (skipped)
+    status: OcrStatus
     output: str | None = None
     cer: float | None = None
     wer: float | None = None
@@ -72,7 +79,7 @@ def ocr_folder(
     max_new_tokens: int = 1024,
     progress: bool = True,
     **generation: Any,
-) -> Any:
+) -> pd.DataFrame:
     """OCR every image of ``folder``, writing ``out_dir/<image stem>.txt`` as each batch finishes.
 
     Resumes: images whose output file exists are not run again, so an interrupted run loses only
@@ -98,7 +105,7 @@ def ocr_folder(
             todo.append((image, check_messages(image_message(image, prompt))))
         except InputError as exc:
             records[image] = OcrRecord(image.name, "error", error=str(exc))
-            print(f"skipped {image.name}: {exc}")
+            warnings.warn(f"skipped {image.name}: {exc}", stacklevel=2)
     with tqdm(total=len(todo), desc="OCR", unit="image", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]

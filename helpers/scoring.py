@@ -69,7 +69,13 @@ def load_coco_ground_truth(path: str | os.PathLike, file_name: str) -> list[Dete
             (x + w) / width * SCALE,
             (y + h) / height * SCALE,
         )
-        truth.append(Detection(names[ann["category_id"]], box))
+        try:
+            truth.append(Detection(names[ann["category_id"]], box))
+        except (KeyError, ValueError) as exc:
+            raise InputError(
+                f"{os.fspath(path)!r}: annotation {ann.get('id')!r} of {file_name!r} is not a valid "
+                f"box ({exc}); fix or remove it."
+            ) from exc
     return truth
 
 

@@ -9,6 +9,7 @@ code path of the cookbook for real on a CPU, with no download.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from .paths import cache_dir
 from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
+
+logger = logging.getLogger(__name__)
 
 TINY_MODEL_NAME = "tiny"
 #: Bump when the recipe changes, so stale cached builds are rebuilt.
@@ -258,7 +261,9 @@ def ensure_tiny_checkpoint(*, rebuild: bool = False) -> Path:
     if rebuild or not complete:
         start = time.perf_counter()
         build_tiny_checkpoint(path)
-        print(
-            f"Built the tiny offline Qwen3-VL checkpoint in {time.perf_counter() - start:.1f} s: {path}"
+        logger.info(
+            "Built the tiny offline Qwen3-VL checkpoint in %.1f s: %s",
+            time.perf_counter() - start,
+            path,
         )
     return path

@@ -7,8 +7,9 @@ import importlib.util
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -18,9 +19,11 @@ from .paths import cache_dir as default_cache_dir
 
 #: Bump when the sampling recipe or the cache layout changes.
 FRAME_CACHE_VERSION = 1
-#: Backends in the order they are tried: decord (the seeds' choice), torchcodec (the maintained
-#: one, which transformers uses), OpenCV.
-BACKENDS: tuple[str, ...] = ("decord", "torchcodec", "opencv")
+#: A frame decoder: decord (the seeds' choice), torchcodec (the maintained one, which
+#: transformers uses) or OpenCV.
+Backend = Literal["decord", "torchcodec", "opencv"]
+#: Backends in the order they are tried.
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _MODULES = {"decord": "decord", "torchcodec": "torchcodec", "opencv": "cv2"}
 _HASH_CHUNK = 1 << 20
 
@@ -93,14 +96,14 @@ def _decode_opencv(path: str, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([frames[i] for i in indices.tolist()]), stamps.astype(np.float64)
 
 
-DECODERS: dict[str, Decoder] = {
+DECODERS: dict[Backend, Decoder] = {
     "decord": _decode_decord,
     "torchcodec": _decode_torchcodec,
     "opencv": _decode_opencv,
 }
 
 
-def available_backends() -> list[str]:
+def available_backends() -> list[Backend]:
     """The backends whose library is installed, in the order they are tried."""
     return [b for b in BACKENDS if importlib.util.find_spec(_MODULES[b]) is not None]
 
@@ -151,7 +154,9 @@ def _save_entry(entry: Path, frames: np.ndarray, timestamps: np.ndarray) -> None
     write_atomic(entry, lambda handle: np.savez(handle, frames=frames, timestamps=timestamps))
 
 
-def _decode(path: str, num_frames: int, backends: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
+def _decode(
+    path: str, num_frames: int, backends: list[Backend]
+) -> tuple[np.ndarray, np.ndarray, Backend]:
     errors = []
     for name in backends:
         try:
@@ -174,7 +179,7 @@ def sample_frames(
     num_frames: int,
     *,
     cache_dir: str | os.PathLike | None = None,
-    backend: str | None = None,
+    backend: Backend | None = None,
     use_cache: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``num_frames`` frames spread evenly over the whole video, and their timestamps.
@@ -208,7 +213,17 @@ def sample_frames(
     return frames, timestamps
 
 
-def describe_video(path: str | os.PathLike) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video's container says about it (see :func:`describe_video`)."""
+
+    frames: int
+    fps: float
+    seconds: float  # frames / fps; NaN when the container gives no frame rate
+    size_wh: tuple[int, int]
+
+
+def describe_video(path: str | os.PathLike) -> VideoInfo:
     """Frame count, frame rate, duration and size of a video, from its container (read with OpenCV)."""
     video = str(check_file(path, "video"))
     import cv2
@@ -225,9 +240,4 @@ def describe_video(path: str | os.PathLike) -> dict[str, Any]:
         )
     finally:
         capture.release()
-    return {
-        "frames": frames,
-        "fps": fps,
-        "seconds": frames / fps if fps else float("nan"),
-        "size_wh": size,
-    }
+    return VideoInfo(frames, fps, frames / fps if fps else float("nan"), size)

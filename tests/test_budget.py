@@ -33,7 +33,7 @@ def test_video_estimate_matches_processor(tiny, budget):
     _, processor = tiny
     video = helpers.INPUT_DIR / "vtest.mp4"
     [count] = helpers.count_visual_tokens(processor, helpers.video_message(video, "x", **budget))
-    size = helpers.describe_video(video)["size_wh"]
+    size = helpers.describe_video(video).size_wh
     min_pixels = (
         {"min_pixels": min(128 * 32 * 32, budget["max_pixels"])} if "max_pixels" in budget else {}
     )
@@ -60,3 +60,35 @@ def test_kv_cache_bytes_for_4b():
         helpers.kv_cache_bytes(config, 1) == 2 * 36 * 8 * 128 * 2
     )  # 147,456 bytes per token in bf16
     assert helpers.kv_cache_bytes(config, 1024, batch=8) == 147_456 * 1024 * 8
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"nframes": 16, "max_pixels": 64 * 32 * 32},  # below the default frame floor: lowers it
+        {"nframes": 8, "max_pixels": 32 * 32 * 32, "min_pixels": 16 * 32 * 32},  # both given
+    ],
+)
+def test_video_budget_rule_is_the_same_for_estimate_and_messages(tiny, budget):
+    _, processor = tiny
+    video = helpers.INPUT_DIR / "vtest.mp4"
+    [count] = helpers.count_visual_tokens(processor, helpers.video_message(video, "x", **budget))
+    size = helpers.describe_video(video).size_wh
+    estimate = helpers.estimate_visual_tokens(
+        size, num_frames=budget["nframes"], **{k: v for k, v in budget.items() if k != "nframes"}
+    )
+    assert estimate == count.tokens
+
+
+def test_small_video_max_pixels_without_min_pixels():
+    # qwen-vl-utils alone stops at a bare AssertionError here (its frame floor is 128 tokens)
+    tokens = helpers.estimate_visual_tokens((384, 288), num_frames=16, max_pixels=64 * 32 * 32)
+    # 16 frames = 8 temporal patches; each frame shrunk to at most 64 tokens of 32x32 pixels with
+    # its aspect kept: 288x192 pixels, 9 x 6 tokens
+    assert tokens == 8 * 9 * 6
+
+
+def test_video_floor_matches_qwen_vl_utils():
+    from qwen_vl_utils import vision_process
+
+    assert helpers.sizes.VIDEO_MIN_TOKENS == vision_process.VIDEO_MIN_TOKEN_NUM

@@ -149,6 +149,20 @@ def test_to_pixels(box, size, pixels):
     assert Detection("x", box).to_pixels(*size) == pixels
 
 
+@pytest.mark.parametrize(
+    ("box", "pattern"),
+    [
+        ((500, 100, 400, 200), "x1 <= x2"),  # corners swapped in x
+        ((100, 500, 200, 400), "y1 <= y2"),  # corners swapped in y
+        ((0, 0, 10), "4 finite numbers"),  # three numbers
+        ((0, 0, float("nan"), 10), "4 finite numbers"),  # not a number
+    ],
+)
+def test_detection_checks_its_box(box, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        Detection("x", box)
+
+
 def test_point_to_pixels():
     assert Point("p", (250, 750)).to_pixels(400, 200) == (100, 150)
 

@@ -62,3 +62,32 @@ def test_import_has_no_side_effects(tmp_path):
     )
     assert out.stdout.strip() == "False"  # nothing heavy imported, nothing loaded
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_load_model_logs_what_it_chose_and_labels_the_tiny_model(caplog):
+    with caplog.at_level("INFO", logger="helpers"):
+        helpers.load_model("tiny", device="cpu")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "helpers.loading"]
+    assert "TINY RANDOM TEST MODEL" in line and "device=cpu" in line and "dtype=float32" in line
+
+
+@pytest.fixture
+def package_logger():
+    """The ``helpers`` logger, its handlers and level restored after the test."""
+    import logging
+
+    logger = logging.getLogger("helpers")
+    handlers, level = list(logger.handlers), logger.level
+    yield logger
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
+def test_show_status_prints_plain_lines_once(package_logger, capsys):
+    import logging
+
+    helpers.show_status()
+    helpers.show_status()  # a second call adds no second handler
+    logging.getLogger("helpers.loading").info("Loaded %s", "x")
+    logging.getLogger("helpers.loading").debug("not shown")
+    assert capsys.readouterr().out == "Loaded x\n"

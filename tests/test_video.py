@@ -242,3 +242,10 @@ def test_image_grid_caps_large_tiles():
     big = np.zeros((2160, 3840, 3), np.uint8)
     grid = helpers.image_grid([big, big], columns=2, gap=0)
     assert grid.size == (2 * 640, 360)  # 4K frames shrunk to 640-pixel tiles
+
+
+def test_describe_video_reads_the_container(clip):
+    info = helpers.describe_video(clip)
+    assert isinstance(info, helpers.VideoInfo)
+    assert (info.frames, info.fps, info.size_wh) == (50, FPS, (16 * BITS, 48))
+    assert info.seconds == pytest.approx(50 / FPS)
