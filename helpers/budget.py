@@ -13,7 +13,19 @@ from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE, video_frame_floo
 
 @dataclass(frozen=True)
 class VisualTokens:
-    """Visual tokens of one image or video as the processor really makes them."""
+    """Visual tokens of one image or video, as the processor really makes them.
+
+    Attributes:
+        kind: ``"image"`` or ``"video"``.
+        index: Its order among the items of that kind in the conversation.
+        grid_thw: Patches along time, height and width.
+        resized_wh: The frame size fed to the vision encoder ``(width, height)``.
+        tokens: Tokens the language model sees (patches / merge size squared).
+
+    Example:
+        >>> VisualTokens("image", 0, (1, 30, 32), (512, 480), 240).tokens
+        240
+    """
 
     kind: Literal["image", "video"]
     index: int  # order of this kind in the conversation
@@ -27,6 +39,26 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
 
     Budgets set on the items (``min_pixels``, ``max_pixels``, ``total_pixels``, ``fps``,
     ``nframes``, ``max_frames``) are honoured, so this sizes inputs before a GPU runs out of memory.
+    With a server connection the sizes come from qwen-vl-utils' resize arithmetic, which the
+    server's processor also follows.
+
+    Args:
+        processor: From :func:`helpers.load_model` (local or a server connection).
+        messages: One conversation, as for :func:`helpers.chat`.
+
+    Returns:
+        One :class:`VisualTokens` per image, then per video.
+
+    Raises:
+        InputError: The messages cannot be used.
+
+    Example:
+        >>> import helpers
+        >>> _, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> photo = helpers.INPUT_DIR / "fruits.jpg"  # 512 x 480 pixels
+        >>> [count] = count_visual_tokens(processor, helpers.image_message(photo, "Describe it."))
+        >>> count.kind, count.resized_wh, count.tokens
+        ('image', (512, 480), 240)
     """
     if is_remote(processor):  # no local processor: the sizes qwen-vl-utils resizes to
         return _count_from_resized(processor, check_messages(messages))
@@ -84,11 +116,35 @@ def estimate_visual_tokens(
     merge_size: int = MERGE_SIZE,
     temporal_patch_size: int = TEMPORAL_PATCH_SIZE,
 ) -> int:
-    """Visual tokens for an image (``num_frames=1``) or a video of ``num_frames`` frames, without
-    reading any pixels: qwen-vl-utils' resize arithmetic (the defaults it applies included).
+    """Visual tokens for an image or video of a given size, without reading any pixels.
 
-    Use it to size inputs before they reach the GPU; :func:`count_visual_tokens` gives the exact
-    count for real messages.
+    It follows qwen-vl-utils' resize arithmetic, its defaults included, and the package's video
+    frame floor (:func:`helpers.sizes.video_frame_floor`). Use it to size inputs before they reach
+    the GPU; :func:`count_visual_tokens` gives the exact count for real messages.
+
+    Args:
+        size_wh: The image's or frames' size ``(width, height)`` in pixels.
+        num_frames: 1 for an image, else the frames sampled from a video.
+        min_pixels: The per-image (per-frame) floor, as in a message item.
+        max_pixels: The per-image (per-frame) ceiling.
+        total_pixels: A video's budget shared by all its frames.
+        patch_size: Pixels per patch side (16 for Qwen3-VL).
+        merge_size: Patches merged per token side.
+        temporal_patch_size: Frames merged per temporal patch.
+
+    Returns:
+        The number of visual tokens.
+
+    Raises:
+        InputError: A video's ``min_pixels`` is larger than its ``max_pixels``.
+
+    Example:
+        >>> estimate_visual_tokens((512, 480))
+        240
+        >>> estimate_visual_tokens((1920, 1080), max_pixels=256 * 32 * 32)  # at most 256 tokens
+        252
+        >>> estimate_visual_tokens((384, 288), num_frames=16, max_pixels=64 * 32 * 32)
+        432
     """
     from qwen_vl_utils import vision_process as vp
 
@@ -119,7 +175,26 @@ def estimate_visual_tokens(
 def kv_cache_bytes(
     text_config: Any, tokens: int, *, batch: int = 1, bytes_per_value: int = 2
 ) -> int:
-    """Bytes the KV cache holds for ``tokens`` positions (keys and values, every layer)."""
+    """Bytes the KV cache holds for ``tokens`` positions (keys and values, every layer).
+
+    Args:
+        text_config: The language model's config (``model.config.text_config``): layers, key-value
+            heads and head size.
+        tokens: Positions cached (prompt and answer).
+        batch: Sequences cached side by side.
+        bytes_per_value: 2 for bf16/fp16, 4 for fp32.
+
+    Returns:
+        The cache size in bytes.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> qwen3_vl_4b = SimpleNamespace(num_hidden_layers=36, num_key_value_heads=8, head_dim=128)
+        >>> kv_cache_bytes(qwen3_vl_4b, 1)  # per token in bf16
+        147456
+        >>> kv_cache_bytes(qwen3_vl_4b, 8192) / 2**30  # an 8k-token conversation, GiB
+        1.125
+    """
     head_dim = (
         getattr(text_config, "head_dim", None)
         or text_config.hidden_size // text_config.num_attention_heads

@@ -21,7 +21,17 @@ GENERATION_PRESETS: dict[Preset, dict[str, Any]] = {
 
 
 class Answer(str):
-    """The visible answer text; ``thinking`` holds a ``<think>`` part (Thinking checkpoints), ``raw`` all of it."""
+    """A model's answer: the visible text (it is a ``str``), with the thinking part kept aside.
+
+    Attributes:
+        thinking: The ``<think>`` part of a Thinking checkpoint's answer (``""`` for Instruct ones).
+        raw: The whole answer as the model wrote it.
+
+    Example:
+        >>> answer = Answer("<think>Count: 2.</think>Two cats.")
+        >>> answer, answer.thinking, answer.raw
+        ('Two cats.', 'Count: 2.', '<think>Count: 2.</think>Two cats.')
+    """
 
     thinking: str
     raw: str
@@ -38,11 +48,27 @@ def _patch_size(processor: Any) -> int:
 
 
 def prepare_inputs(processor: Any, conversations: list[list[dict[str, Any]]]) -> Any:
-    """Tokenise conversations and their images/videos into one padded batch (a ``BatchFeature``).
+    """Tokenise conversations and read their images and videos into one padded batch.
 
     Images and videos are read and resized by ``qwen_vl_utils.process_vision_info`` with the
     processor's patch size (16 for Qwen3-VL), honouring per-item budgets (``min_pixels``,
     ``max_pixels``, ``total_pixels``, ``fps``, ``nframes``, ``max_frames``).
+
+    Args:
+        processor: The model's processor (from :func:`helpers.load_model`).
+        conversations: Checked conversations (:func:`helpers.check_messages`).
+
+    Returns:
+        The processor's ``BatchFeature`` (``input_ids``, ``attention_mask``, ``pixel_values``,
+        ``image_grid_thw``, ...), on the CPU.
+
+    Example:
+        >>> import helpers
+        >>> _, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> messages = helpers.image_message(helpers.INPUT_DIR / "fruits.jpg", "Describe it.")
+        >>> inputs = prepare_inputs(processor, [helpers.check_messages(messages)])
+        >>> inputs["image_grid_thw"].tolist()  # 480 x 512 pixels: 30 x 32 patches of 16 pixels
+        [[1, 30, 32]]
     """
     from qwen_vl_utils import process_vision_info
 
@@ -89,9 +115,32 @@ def generate(
     fast: bool = False,
     **generation: Any,
 ) -> list[str]:
-    """Run ``model.generate`` on checked conversations; return the decoded new text of each.
+    """Run ``model.generate`` on checked conversations and decode the new text of each.
 
-    ``fast=True`` decodes a single conversation with :func:`helpers.fast.fast_generate`.
+    Args:
+        model: A local model (from :func:`helpers.load_model`).
+        processor: Its processor.
+        conversations: Checked conversations (:func:`helpers.check_messages`), answered in one
+            left-padded batch.
+        max_new_tokens: The most tokens each answer may have.
+        preset: ``"greedy"`` or ``"sampling"`` (:data:`GENERATION_PRESETS`).
+        streamer: A ``transformers`` streamer that receives tokens as they come.
+        fast: Decode a single conversation with :func:`helpers.fast.fast_generate`.
+        **generation: More ``model.generate`` settings; they override the preset's.
+
+    Returns:
+        The decoded answers, in order, special tokens removed.
+
+    Raises:
+        ValueError: ``preset`` is unknown.
+
+    Example:
+        >>> import helpers
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> checked = helpers.check_messages([{"role": "user", "content": "Hello"}])
+        >>> [text] = generate(model, processor, [checked], max_new_tokens=4)
+        >>> isinstance(text, str)
+        True
     """
     import torch
 
@@ -125,14 +174,39 @@ def chat(
     fast: bool = False,
     **generation: Any,
 ) -> Answer:
-    """Answer one conversation (Qwen chat ``messages``: text, image paths/URLs/PIL images, videos).
+    """Answer one conversation: Qwen chat messages in, answer text out.
 
-    ``preset`` picks the generation settings (``"greedy"`` or ``"sampling"``); extra keyword
-    arguments go to ``model.generate``. With a server connection (``QWEN_VL_BASE_URL``) the same
-    call becomes a chat-completions request. With ``stream=True`` the answer is printed as it is
-    written; the full text is returned either way, as an :class:`Answer` (a ``str``).
-    ``fast=True`` uses the static-cache decode loop of :mod:`helpers.fast` (CUDA graphs on NVIDIA
-    GPUs); greedy answers are the same tokens as the default path.
+    With a server connection (``QWEN_VL_BASE_URL``, see :mod:`helpers.remote`) the same call becomes
+    a chat-completions request.
+
+    Args:
+        model: From :func:`helpers.load_model` (local weights or a server connection).
+        processor: Its processor.
+        messages: One conversation (text, image paths/URLs/PIL images, videos), e.g. from
+            :func:`helpers.image_message`; checked by :func:`helpers.check_messages` first.
+        max_new_tokens: The most tokens the answer may have.
+        stream: Print the answer as it is written.
+        preset: ``"greedy"`` (deterministic: boxes, OCR, code) or ``"sampling"`` (the model card's
+            settings for open-ended text).
+        fast: Use the static-cache decode loop of :mod:`helpers.fast` (CUDA graphs on NVIDIA GPUs);
+            greedy answers are the same tokens as the default path.
+        **generation: More ``model.generate`` settings, e.g. ``repetition_penalty=1.05``.
+
+    Returns:
+        The answer, an :class:`Answer` (a ``str``, with ``thinking`` and ``raw``).
+
+    Raises:
+        InputError: The messages cannot be used (the message says which item and why).
+        RemoteError: A server connection could not answer.
+        ValueError: ``preset`` is unknown.
+
+    Example:
+        >>> import helpers
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> messages = helpers.image_message(helpers.INPUT_DIR / "fruits.jpg", "Describe it.")
+        >>> answer = chat(model, processor, messages, max_new_tokens=8)
+        >>> type(answer).__name__, answer.thinking
+        ('Answer', '')
     """
     conversation = check_messages(messages)
     if is_remote(model):
@@ -169,7 +243,30 @@ def chat_batch(
     preset: Preset = "greedy",
     **generation: Any,
 ) -> list[Answer]:
-    """Answer several conversations in one left-padded ``generate`` call, in order."""
+    """Answer several conversations in one left-padded ``generate`` call (concurrent requests on a server).
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: Its processor.
+        conversations: The conversations, each as for :func:`chat`.
+        max_new_tokens: The most tokens each answer may have.
+        preset: ``"greedy"`` or ``"sampling"``.
+        **generation: More ``model.generate`` settings.
+
+    Returns:
+        One :class:`Answer` per conversation, in order (``[]`` for none).
+
+    Raises:
+        InputError: A conversation cannot be used.
+        RemoteError: A server connection could not answer.
+
+    Example:
+        >>> import helpers
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> questions = [[{"role": "user", "content": q}] for q in ("Hi", "What is OCR?")]
+        >>> len(chat_batch(model, processor, questions, max_new_tokens=4))
+        2
+    """
     if not conversations:
         return []
     checked = [check_messages(c) for c in conversations]

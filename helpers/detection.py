@@ -1,4 +1,4 @@
-"""Grounding: parse Qwen3-VL's boxes and points, draw them, and score them against ground truth.
+"""Grounding: parse Qwen3-VL's boxes and points, and draw them (scores: :mod:`helpers.scoring`).
 
 Qwen3-VL writes boxes as ``{"bbox_2d": [x1, y1, x2, y2], "label": ...}`` and points as
 ``{"point_2d": [x, y], "label": ...}`` in a relative 0-1000 space, x first. Pixels are
@@ -27,7 +27,23 @@ POINT_KEYS = ("point_2d", "point")
 
 @dataclass(frozen=True)
 class Detection:
-    """One box: ``label`` and ``box`` = (x1, y1, x2, y2) in the 0-1000 space, x1 <= x2, y1 <= y2."""
+    """One box: a label and its corners in Qwen3-VL's relative 0-1000 space, x first.
+
+    Attributes:
+        label: What the box holds (``""`` when the model gave no label).
+        box: ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, each 0-1000.
+
+    Raises:
+        ValueError: ``box`` is not four finite numbers, or its corners are out of order.
+
+    Example:
+        >>> Detection("cat", (100, 200, 500, 800)).to_pixels(640, 480)
+        (64, 96, 320, 384)
+        >>> Detection("cat", (500, 200, 100, 800))
+        Traceback (most recent call last):
+        ...
+        ValueError: Detection.box must have x1 <= x2 and y1 <= y2, got (500, 200, 100, 800): sort the corners (parse_detections does).
+    """
 
     label: str
     box: tuple[float, float, float, float]
@@ -45,7 +61,19 @@ class Detection:
             )
 
     def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
-        """Integer pixel corners for an image of ``width`` x ``height`` (value / 1000 * size)."""
+        """Integer pixel corners for an image of ``width`` x ``height`` (value / 1000 * size, rounded).
+
+        Args:
+            width: The image width in pixels.
+            height: The image height in pixels.
+
+        Returns:
+            ``(x1, y1, x2, y2)`` in pixels.
+
+        Example:
+            >>> Detection("cat", (0, 0, 1000, 500)).to_pixels(641, 479)
+            (0, 0, 641, 240)
+        """
         x1, y1, x2, y2 = self.box
         return (
             round(x1 / SCALE * width),
@@ -57,12 +85,34 @@ class Detection:
 
 @dataclass(frozen=True)
 class Point:
-    """One point: ``label`` and ``point`` = (x, y) in the 0-1000 space."""
+    """One point: a label and its position in Qwen3-VL's relative 0-1000 space, x first.
+
+    Attributes:
+        label: What the point marks.
+        point: ``(x, y)``, each 0-1000.
+
+    Example:
+        >>> Point("ball", (500, 250)).point
+        (500, 250)
+    """
 
     label: str
     point: tuple[float, float]
 
     def to_pixels(self, width: int, height: int) -> tuple[int, int]:
+        """Integer pixel position for an image of ``width`` x ``height`` (value / 1000 * size, rounded).
+
+        Args:
+            width: The image width in pixels.
+            height: The image height in pixels.
+
+        Returns:
+            ``(x, y)`` in pixels.
+
+        Example:
+            >>> Point("ball", (500, 250)).to_pixels(640, 480)
+            (320, 120)
+        """
         x, y = self.point
         return round(x / SCALE * width), round(y / SCALE * height)
 
@@ -105,7 +155,24 @@ def _load_entries(candidate: str) -> list[Any]:
 
 
 def parse_entries(text: str) -> list[Any]:
-    """Every JSON entry in a model answer (thinking removed, fences or prose around it)."""
+    r"""Every JSON entry of a model answer, wherever it stands in the answer.
+
+    The thinking part is removed; JSON is read from fenced blocks (an unclosed last one included),
+    else from the first ``[`` or ``{``; Python-style quotes and trailing commas are repaired
+    (json-repair); an answer cut off mid-entry keeps its complete entries.
+
+    Args:
+        text: The model's answer.
+
+    Returns:
+        The entries (usually dicts), in order; ``[]`` when there is no JSON.
+
+    Example:
+        >>> parse_entries('Found:\n```json\n[{"label": "cat"}, {"label": "dog"}]\n```')
+        [{'label': 'cat'}, {'label': 'dog'}]
+        >>> parse_entries("[{'a': 1}, {'a': 2}, {'a':")  # cut off: the partial entry is dropped
+        [{'a': 1}, {'a': 2}]
+    """
     entries: list[Any] = []
     for candidate in _json_candidates(visible_answer(text)):
         entries.extend(_load_entries(candidate))
@@ -148,13 +215,26 @@ def _label(entry: dict[str, Any], key: str) -> str:
 
 
 def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
-    """Boxes from a model answer, tolerant of what models really write.
+    r"""Boxes from a model answer, tolerant of what models really write.
 
     Handles fenced or bare JSON, prose around it, a single object, Python-style quotes, a
     ``<think>`` block, an answer cut off by ``max_new_tokens`` (complete objects kept), corners in
-    the wrong order (sorted), coordinates outside 0-1000 (clipped) and malformed entries (skipped).
-    No JSON at all gives ``[]`` and a warning. ``label_key`` names the label field (e.g.
-    ``"text_content"`` for text spotting).
+    the wrong order (sorted), coordinates outside 0-1000 (clipped) and malformed entries (skipped,
+    with a warning). Boxes may be under ``bbox_2d``, ``bbox`` or ``box_2d``.
+
+    Args:
+        text: The model's answer.
+        label_key: The label's field, e.g. ``"text_content"`` for text spotting.
+
+    Returns:
+        The boxes, in the answer's order; ``[]`` (with a warning) when there is no JSON at all.
+
+    Example:
+        >>> answer = '```json\n[{"bbox_2d": [120, 80, 560, 940], "label": "person"}]\n```'
+        >>> parse_detections(answer)
+        [Detection(label='person', box=(120.0, 80.0, 560.0, 940.0))]
+        >>> parse_detections('[{"bbox_2d": [600, 50, 200, 1200], "label": "ball"}]')  # fixed up
+        [Detection(label='ball', box=(200.0, 50.0, 600.0, 1000.0))]
     """
     entries = _entries_or_warn(text, "boxes")
     detections, skipped = [], 0
@@ -175,7 +255,19 @@ def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
 
 
 def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
-    """Points (``point_2d``) from a model answer, with the same tolerance as :func:`parse_detections`."""
+    """Points (``point_2d``) from a model answer, as tolerant as :func:`parse_detections`.
+
+    Args:
+        text: The model's answer.
+        label_key: The label's field.
+
+    Returns:
+        The points, in order; ``[]`` (with a warning) when there is no JSON at all.
+
+    Example:
+        >>> parse_points('[{"point_2d": [500, 250], "label": "ball"}]')
+        [Point(label='ball', point=(500.0, 250.0))]
+    """
     entries = _entries_or_warn(text, "points")
     points = []
     for entry in entries:
@@ -186,7 +278,22 @@ def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
 
 
 def grounding_prompt(categories: str | Sequence[str], kind: Literal["box", "point"] = "box") -> str:
-    """The grounding prompt Qwen3-VL is trained on, for boxes (``"box"``) or points (``"point"``)."""
+    """The grounding prompt Qwen3-VL is trained on, for boxes or points.
+
+    Args:
+        categories: One category or several.
+        kind: ``"box"`` (answers with ``bbox_2d``) or ``"point"`` (``point_2d``).
+
+    Returns:
+        The prompt.
+
+    Raises:
+        ValueError: No categories, or an unknown ``kind``.
+
+    Example:
+        >>> grounding_prompt(["person", "ball"])
+        'Locate every instance that belongs to the following categories: "person", "ball". Report bbox coordinates in JSON format.'
+    """
     names = [categories] if isinstance(categories, str) else list(categories)
     if not names:
         raise ValueError("grounding_prompt: give at least one category.")
@@ -205,7 +312,19 @@ def grounding_prompt(categories: str | Sequence[str], kind: Literal["box", "poin
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, tuple[int, int, int]]:
-    """One distinct colour per label (supervision's default palette), stable in order of appearance."""
+    """One distinct colour per label (supervision's default palette), in order of first appearance.
+
+    Args:
+        labels: Labels, repeats allowed.
+
+    Returns:
+        ``{label: (r, g, b)}``.
+
+    Example:
+        >>> colors = label_colors(["cat", "dog", "cat"])
+        >>> list(colors), colors["cat"] != colors["dog"]
+        (['cat', 'dog'], True)
+    """
     import supervision as sv
 
     palette = sv.ColorPalette.DEFAULT
@@ -221,11 +340,28 @@ def draw_detections(
     colors: dict[str, tuple[int, int, int]] | None = None,
     dashed: bool = False,
 ) -> Image.Image:
-    """A new image with boxes (one colour per label, label on a filled background) and points.
+    """A new image with boxes (one colour per label, label on a filled background) and points drawn.
 
-    Labels in any script are drawn with a wide-coverage font (Noto/DejaVu); line width and text
-    size scale with the image. The input is not changed. ``dashed`` draws boxes dashed (e.g. for
-    ground truth next to predictions).
+    Labels in any script are drawn with a wide-coverage font (Noto/DejaVu); line width and text size
+    scale with the image. The input is not changed.
+
+    Args:
+        image: A PIL image or an HxWx3 array.
+        detections: Boxes to draw.
+        points: Points to draw.
+        colors: ``{label: (r, g, b)}``; by default :func:`label_colors` of all labels (pass the same
+            map to two drawings to keep their colours alike).
+        dashed: Draw boxes dashed (e.g. ground truth next to predictions).
+
+    Returns:
+        The drawing, an RGB image of the input's size.
+
+    Example:
+        >>> from PIL import Image
+        >>> image = Image.new("RGB", (320, 240), "white")
+        >>> drawn = draw_detections(image, [Detection("cat", (100, 100, 600, 900))], [Point("eye", (300, 300))])
+        >>> drawn.size, drawn.getpixel((0, 0)), drawn.getpixel((32, 120)) != (255, 255, 255)
+        ((320, 240), (255, 255, 255), True)
     """
     import supervision as sv
 

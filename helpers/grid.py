@@ -30,10 +30,31 @@ def image_grid(
     max_tile_side: int = 640,
     gap: int = 2,
 ) -> Image.Image:
-    """Lay images (PIL or HxWx3 arrays) out in a grid; ``captions`` are drawn on the tiles.
+    """Lay images out in a grid, with an optional caption on each tile.
 
     Tiles share the size of the first image, its longer side capped at ``max_tile_side`` (or
-    ``tile_wh``); others are letterboxed into it.
+    ``tile_wh``); other images are letterboxed into that size.
+
+    Args:
+        images: PIL images or HxWx3 (or HxWx4) arrays.
+        columns: Tiles per row (fewer when there are fewer images).
+        captions: One caption per image (``""`` for none), drawn white on black.
+        tile_wh: The tile size ``(width, height)``; by default the first image's.
+        max_tile_side: Cap on the default tile's longer side, in pixels.
+        gap: White pixels between tiles.
+
+    Returns:
+        The grid as an RGB image.
+
+    Raises:
+        ValueError: No images, a caption count that differs, ``columns < 1``, or an image that is
+            not HxWx3.
+
+    Example:
+        >>> import numpy as np
+        >>> frames = [np.full((60, 80, 3), v, np.uint8) for v in (0, 100, 200)]
+        >>> image_grid(frames, columns=2, captions=["0 s", "1 s", "2 s"]).size
+        (162, 122)
     """
     if len(images) == 0:
         raise ValueError("image_grid: got no images.")

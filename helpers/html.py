@@ -29,11 +29,30 @@ CHROMIUM_ARGS = [
 
 
 def extract_code_block(text: str, language: str = "html") -> str:
-    """The code of the last fenced block tagged ``language`` (tag case-insensitive).
+    r"""The code of the last fenced block tagged ``language`` in a model answer.
 
     Without such a block, for HTML: the ``<!DOCTYPE html>``/``<html>`` ... ``</html>`` span. An
-    answer cut off before its closing fence (or ``</html>``) gives what was written, with a
-    warning that it is incomplete. No code at all raises ``ValueError`` showing the answer's start.
+    answer cut off before its closing fence (or ``</html>``) gives what was written, with a warning
+    that it is incomplete. The thinking part of the answer is skipped.
+
+    Args:
+        text: The model's answer.
+        language: The fence tag to look for (case-insensitive), e.g. ``"html"``, ``"css"``.
+
+    Returns:
+        The code, stripped.
+
+    Raises:
+        ValueError: No code at all; the message shows the answer's start.
+
+    Example:
+        >>> answer = "Here you go:\n```css\np {}\n```\n```HTML\n<p>Hi</p>\n```\nEnjoy!"
+        >>> extract_code_block(answer)
+        '<p>Hi</p>'
+        >>> extract_code_block(answer, "css")
+        'p {}'
+        >>> extract_code_block("Sure! <!DOCTYPE html><html><body>Hi</body></html> Done.")
+        '<!DOCTYPE html><html><body>Hi</body></html>'
     """
     answer = visible_answer(text)
     wanted = language.lower()
@@ -61,10 +80,30 @@ def extract_code_block(text: str, language: str = "html") -> str:
 
 
 def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``html`` to ``path`` as UTF-8 (folders created, written atomically).
+    """Write ``html`` to ``path`` as UTF-8, atomically (folders created).
 
-    An existing file with other content is only replaced with ``overwrite=True``; otherwise
-    ``FileExistsError`` says so. Rewriting identical content is a no-op.
+    Args:
+        html: The page.
+        path: The file to write.
+        overwrite: Replace an existing file with other content.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        FileExistsError: ``path`` exists with other content and ``overwrite`` is false (rewriting
+            identical content is a no-op).
+        IsADirectoryError: ``path`` is a folder.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> page = pathlib.Path(tempfile.mkdtemp()) / "page.html"
+        >>> save_html("<p>Hi</p>", page).read_text()
+        '<p>Hi</p>'
+        >>> save_html("<p>Bye</p>", page)
+        Traceback (most recent call last):
+        ...
+        FileExistsError: '...page.html' exists with other content: pass overwrite=True to replace it, or choose another name.
     """
     target = Path(path)
     if target.exists():
@@ -87,6 +126,18 @@ def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = True
 
     The sandbox never grants ``allow-same-origin``: the page (and its scripts, if allowed) runs in
     an opaque origin and cannot touch the notebook's page, cookies or storage.
+
+    Args:
+        html: The page.
+        height: The frame's height in pixels.
+        allow_scripts: Let the page run its scripts (still in the opaque origin).
+
+    Returns:
+        The tag.
+
+    Example:
+        >>> sandboxed_iframe('<p class="x">Hi</p>', allow_scripts=False)[:64]
+        '<iframe sandbox="" srcdoc="&lt;p class=&quot;x&quot;&gt;Hi&lt;/p'
     """
     sandbox = "allow-scripts" if allow_scripts else ""
     return (
@@ -96,7 +147,20 @@ def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = True
 
 
 def preview_html(html: str, *, height: int = 500, allow_scripts: bool = True) -> Any:
-    """Show model-written HTML inside the notebook, in a sandboxed iframe (see :func:`sandboxed_iframe`)."""
+    """Show model-written HTML inside the notebook, in a sandboxed iframe (:func:`sandboxed_iframe`).
+
+    Args:
+        html: The page.
+        height: The frame's height in pixels.
+        allow_scripts: Let the page run its scripts.
+
+    Returns:
+        An ``IPython.display.HTML`` object: the last line of a cell shows it.
+
+    Example:
+        >>> preview_html("<p>Hi</p>").data.startswith("<iframe sandbox=")
+        True
+    """
     from IPython.display import HTML
 
     with warnings.catch_warnings():  # IPython suggests IFrame, which cannot carry srcdoc
@@ -105,7 +169,19 @@ def preview_html(html: str, *, height: int = 500, allow_scripts: bool = True) ->
 
 
 def find_chromium() -> str | None:
-    """``$CHROMIUM_PATH``, else a Chromium/Chrome on the PATH, else ``None``."""
+    """The Chromium (or Chrome) that :func:`render_html` uses.
+
+    Returns:
+        ``$CHROMIUM_PATH``, else the first of :data:`CHROMIUM_NAMES` on the PATH, else ``None``
+        (then Playwright's own browser is tried).
+
+    Example:
+        >>> import os
+        >>> os.environ["CHROMIUM_PATH"] = "/opt/chrome/chrome"
+        >>> find_chromium()
+        '/opt/chrome/chrome'
+        >>> del os.environ["CHROMIUM_PATH"]
+    """
     configured = os.environ.get(CHROMIUM_ENV_VAR)
     if configured:
         return configured
@@ -145,11 +221,33 @@ def render_html(
     height: int = 800,
     timeout_s: float = 30.0,
 ) -> Path:
-    """Screenshot a page (HTML text or a ``.html`` file) with headless Chromium into ``png_path``.
+    """Screenshot a page with headless Chromium (Playwright) into a PNG.
 
-    Uses Playwright with the system Chromium (``$CHROMIUM_PATH`` or ``chromium`` on the PATH; no
-    browser download). Every network request from the page is blocked, so a page that fetches
-    fonts or scripts from the web renders at once, offline. The PNG is ``width`` x ``height``.
+    Uses the system Chromium (:func:`find_chromium`; no browser download). Every network request
+    from the page is blocked, so a page that fetches fonts or scripts from the web renders at once,
+    offline.
+
+    Args:
+        html_or_path: HTML text, or a ``.html`` file.
+        png_path: Where the PNG goes (folders created).
+        width: The viewport (and PNG) width in pixels.
+        height: The viewport (and PNG) height in pixels.
+        timeout_s: Seconds the page may take to load.
+
+    Returns:
+        ``png_path`` as a ``Path``.
+
+    Raises:
+        FileNotFoundError: A path that is not a file.
+        RuntimeError: Playwright is not installed, or no Chromium was found (the message says how
+            to install one).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from PIL import Image
+        >>> png = render_html("<body style='background:red'></body>", pathlib.Path(tempfile.mkdtemp()) / "page.png", width=320, height=200)
+        >>> Image.open(png).convert("RGB").getpixel((10, 10)), Image.open(png).size
+        ((255, 0, 0), (320, 200))
     """
     source = html_or_path
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "<" not in source):

@@ -22,13 +22,34 @@ MODEL_ENV_VAR = "QWEN_VL_MODEL"
 
 
 def resolve_model_id(model_id: str | os.PathLike | None = None) -> str:
-    """``model_id``, else ``$QWEN_VL_MODEL``, else the default 4B Instruct checkpoint."""
+    """The checkpoint to load: ``model_id``, else ``$QWEN_VL_MODEL``, else the default 4B Instruct.
+
+    Args:
+        model_id: A hub id, a local folder or ``"tiny"``; ``None`` reads the environment.
+
+    Returns:
+        The id (a path as a string).
+
+    Example:
+        >>> import os
+        >>> os.environ.pop(MODEL_ENV_VAR, None) and None
+        >>> resolve_model_id()
+        'Qwen/Qwen3-VL-4B-Instruct'
+        >>> resolve_model_id("Qwen/Qwen3-VL-8B-Instruct")
+        'Qwen/Qwen3-VL-8B-Instruct'
+    """
     if model_id is None:
         model_id = os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_ID
     return os.fspath(model_id)
 
 
 def is_tiny(model_id: str) -> bool:
+    """Whether ``model_id`` names the offline tiny random test model.
+
+    Example:
+        >>> is_tiny("tiny"), is_tiny("Qwen/Qwen3-VL-4B-Instruct")
+        (True, False)
+    """
     return model_id == TINY_MODEL_NAME
 
 
@@ -60,14 +81,38 @@ def load_model(
     attn_implementation: str | None = None,
     verbose: bool = True,
 ) -> tuple[PreTrainedModel, ProcessorMixin] | tuple[RemoteModel, RemoteProcessor]:
-    """Load ``(model, processor)`` for a Qwen3-VL checkpoint.
+    """Load a Qwen3-VL checkpoint and its processor, or connect to a server that serves one.
 
-    ``model_id`` is a hub id, a local folder or ``"tiny"`` (the offline random test model); it
-    defaults to ``$QWEN_VL_MODEL``, else ``Qwen/Qwen3-VL-4B-Instruct``. Device, dtype and attention
-    are picked from the hardware unless given (see :func:`helpers.runtime.choose_runtime`).
+    Device, dtype and attention are picked from the hardware unless given (see
+    :func:`helpers.runtime.choose_runtime`). What was loaded and why is logged as a status line
+    (:mod:`helpers.status`); the tiny model is labelled as such.
 
-    With ``$QWEN_VL_BASE_URL`` set, nothing is loaded: the pair returned talks to that
+    With ``$QWEN_VL_BASE_URL`` set nothing is loaded: the pair returned talks to that
     OpenAI-compatible server (model: ``model_id``, ``$QWEN_VL_MODEL``, or the server's first).
+
+    Args:
+        model_id: A hub id, a local folder or ``"tiny"`` (the offline random test model); default
+            ``$QWEN_VL_MODEL``, else ``Qwen/Qwen3-VL-4B-Instruct``.
+        device: ``"cuda"``, ``"mps"``, ``"cpu"`` (or e.g. ``"cuda:1"``) instead of the choice.
+        dtype: A ``torch`` dtype name, e.g. ``"float16"``, instead of the choice.
+        attn_implementation: ``"sdpa"``, ``"flash_attention_2"`` or ``"eager"`` instead of the choice.
+        verbose: Show the status line even where ``logging`` is not configured (see
+            :func:`helpers.status.show_status`).
+
+    Returns:
+        ``(model, processor)``: a ``transformers`` model in inference mode and its processor (its
+        tokenizer pads on the left), or a :class:`~helpers.remote.RemoteModel` and
+        :class:`~helpers.remote.RemoteProcessor`.
+
+    Raises:
+        ModelLoadError: The checkpoint could not be loaded; the message says why and the fix
+            (log in, free memory, install flash-attn, ``QWEN_VL_MODEL=tiny`` offline...).
+        RemoteError: ``$QWEN_VL_BASE_URL`` is set and the server cannot be used.
+
+    Example:
+        >>> model, processor = load_model("tiny", device="cpu", verbose=False)
+        >>> type(model).__name__, str(model.device), processor.tokenizer.padding_side
+        ('Qwen3VLForConditionalGeneration', 'cpu', 'left')
     """
     if verbose:
         ensure_status_shown()

@@ -1,4 +1,4 @@
-"""Checking chat messages before they reach the processor, with errors that say what to fix."""
+"""Chat messages: one-turn conversations, and checking them before they reach the processor."""
 
 from __future__ import annotations
 
@@ -34,9 +34,27 @@ def _check_path(value: str | os.PathLike, kind: str, where: str) -> str | Image.
 
 
 def load_image(path: str | os.PathLike, *, where: str = "") -> Image.Image:
-    """An image file as an upright RGB PIL image (EXIF orientation applied), fully decoded.
+    """An image file as an upright RGB PIL image, fully decoded.
 
-    A missing, empty, unreadable or truncated file raises :class:`InputError` naming it.
+    EXIF orientation is applied, so a phone photo stored sideways comes out upright; the
+    ``exif_rotated`` entry of ``image.info`` says when that happened.
+
+    Args:
+        path: The image file (a ``file://`` prefix and ``~`` are accepted).
+        where: Where it was given, for error messages.
+
+    Returns:
+        The image, mode ``RGB``.
+
+    Raises:
+        MissingInputError: The file does not exist.
+        InputError: The file is empty, a folder, not an image, or truncated.
+
+    Example:
+        >>> import helpers
+        >>> image = load_image(helpers.INPUT_DIR / "fruits.jpg")
+        >>> image.mode, image.size
+        ('RGB', (512, 480))
     """
     text = os.fspath(path)
     place = f" ({where})" if where else ""
@@ -131,11 +149,47 @@ def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
 
 
 class CheckedConversation(list):
-    """A conversation that :func:`check_messages` has validated; checking it again is free."""
+    """A conversation that :func:`check_messages` has validated; checking it again returns it as is.
+
+    Example:
+        >>> checked = check_messages([{"role": "user", "content": "Hi"}])
+        >>> isinstance(checked, CheckedConversation), check_messages(checked) is checked
+        (True, True)
+    """
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:
-    """Validate one conversation; return a copy with paths as strings and arrays as PIL images."""
+    """Validate one conversation before it reaches the processor (or a server).
+
+    Every item is checked: text is a string; an image is a path, URL, PIL image or HxWx3 array (files
+    are checked and decoded once, so a corrupt one fails here and not inside ``generate``); a video is
+    a path or a list of frames with a consistent budget (see
+    :func:`helpers.sizes.video_frame_floor`).
+
+    Args:
+        messages: Qwen chat messages: a list of ``{"role": ..., "content": ...}`` dicts (one dict is
+            accepted), where ``content`` is a string or a list of items such as
+            ``{"type": "image", "image": path}`` and ``{"type": "text", "text": ...}``.
+
+    Returns:
+        A copy (a :class:`CheckedConversation`) with string content as a text item, local paths as
+        strings, arrays as PIL images and EXIF-rotated photos upright.
+
+    Raises:
+        InputError: Anything that cannot be used; the message names the item (e.g.
+            ``messages[0]['content'][1]``) and the fix.
+        MissingInputError: An image or video path that does not exist.
+
+    Example:
+        >>> import helpers
+        >>> checked = check_messages(image_message(helpers.INPUT_DIR / "fruits.jpg", "Describe it."))
+        >>> [item["type"] for item in checked[0]["content"]]
+        ['image', 'text']
+        >>> check_messages([{"role": "user", "content": [{"type": "image"}]}])
+        Traceback (most recent call last):
+        ...
+        helpers.errors.InputError: messages[0]['content'][0]: an image item needs the image under 'image'.
+    """
     if isinstance(messages, CheckedConversation):
         return messages  # already checked (its images already decoded once): no second pass
     if isinstance(messages, dict):
@@ -165,14 +219,37 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
 
 
 def one_turn(item: dict[str, Any], prompt: str) -> list[dict[str, Any]]:
-    """A one-turn user conversation: one image or video ``item``, then the ``prompt`` text."""
+    """A one-turn user conversation: one image or video ``item``, then the ``prompt`` text.
+
+    Args:
+        item: The content item, e.g. ``{"type": "image", "image": path}``.
+        prompt: The question.
+
+    Returns:
+        The conversation, ready for :func:`helpers.chat`.
+
+    Example:
+        >>> one_turn({"type": "image", "image": "cat.jpg"}, "What is this?")
+        [{'role': 'user', 'content': [{'type': 'image', 'image': 'cat.jpg'}, {'type': 'text', 'text': 'What is this?'}]}]
+    """
     return [{"role": "user", "content": [item, {"type": "text", "text": prompt}]}]
 
 
 def image_message(image: Any, prompt: str, **budget: Any) -> list[dict[str, Any]]:
-    """A one-turn conversation: an image (path, URL or PIL image) and a question.
+    """A one-turn conversation: an image and a question about it.
 
-    ``budget`` goes into the image item, e.g. ``min_pixels=...``, ``max_pixels=...``.
+    Args:
+        image: A path, URL or PIL image.
+        prompt: The question.
+        **budget: Goes into the image item, e.g. ``max_pixels=512 * 32 * 32`` (fewer visual tokens)
+            or ``min_pixels=...``.
+
+    Returns:
+        The conversation, ready for :func:`helpers.chat`.
+
+    Example:
+        >>> image_message("cat.jpg", "What is this?", max_pixels=256 * 32 * 32)[0]["content"][0]
+        {'type': 'image', 'image': 'cat.jpg', 'max_pixels': 262144}
     """
     return one_turn({"type": "image", "image": image, **budget}, prompt)
 
@@ -182,11 +259,21 @@ def video_message(
     prompt: str,
     **budget: Any,
 ) -> list[dict[str, Any]]:
-    """A one-turn conversation with a video (a path, or a list of frames) and a question.
+    """A one-turn conversation: a video and a question about it.
 
-    ``budget`` goes into the video item, as qwen-vl-utils reads it: ``fps`` or ``nframes``,
-    ``max_frames``, ``min_pixels``, ``max_pixels``, ``total_pixels``; for a frame list,
-    ``sample_fps`` (frames per second they were taken at) and ``raw_fps``.
+    Args:
+        video: A video file, or a list of frames (PIL images or HxWx3 arrays).
+        prompt: The question.
+        **budget: Goes into the video item, as qwen-vl-utils reads it: ``fps`` or ``nframes``,
+            ``max_frames``, ``min_pixels``, ``max_pixels``, ``total_pixels``; for a frame list,
+            ``sample_fps`` (frames per second they were taken at) and ``raw_fps``.
+
+    Returns:
+        The conversation, ready for :func:`helpers.chat`.
+
+    Example:
+        >>> video_message("street.mp4", "What happens?", nframes=16)[0]["content"][0]
+        {'type': 'video', 'video': 'street.mp4', 'nframes': 16}
     """
     value = os.fspath(video) if isinstance(video, (str, os.PathLike)) else list(video)
     return one_turn({"type": "video", "video": value, **budget}, prompt)

@@ -37,7 +37,22 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 
 @dataclass
 class OcrRecord:
-    """One image of an :func:`ocr_folder` run."""
+    """One image of an :func:`ocr_folder` run (a row of its table).
+
+    Attributes:
+        image: The image's file name.
+        status: ``"done"`` (read in this run), ``"cached"`` (its output file was there already) or
+            ``"error"`` (skipped: unreadable image).
+        output: The text read.
+        cer: Character error rate against ``<image stem>.txt`` beside the image, if there is one.
+        wer: Word error rate against the same file.
+        seconds: Time per image (the batch's time shared out), for images read in this run.
+        error: Why the image was skipped.
+
+    Example:
+        >>> OcrRecord("receipt.png", "cached", "TOTAL 12.50").status
+        'cached'
+    """
 
     image: str
     status: OcrStatus
@@ -49,7 +64,22 @@ class OcrRecord:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a folder, sorted by name."""
+    """The image files of a folder (by suffix: png, jpg, webp, bmp, tiff, gif), sorted by name.
+
+    Args:
+        folder: The folder.
+
+    Returns:
+        The image paths.
+
+    Raises:
+        InputError: ``folder`` is not a folder.
+
+    Example:
+        >>> import helpers
+        >>> [p.name for p in list_images(helpers.INPUT_DIR / "receipts")][:2]
+        ['01_clean.png', '02_small_print.png']
+    """
     path = Path(folder)
     if not path.is_dir():
         raise InputError(
@@ -80,12 +110,40 @@ def ocr_folder(
     progress: bool = True,
     **generation: Any,
 ) -> pd.DataFrame:
-    """OCR every image of ``folder``, writing ``out_dir/<image stem>.txt`` as each batch finishes.
+    """OCR every image of a folder, writing ``out_dir/<image stem>.txt`` as each batch finishes.
 
-    Resumes: images whose output file exists are not run again, so an interrupted run loses only
-    the batch in flight and a re-run costs nothing. An unreadable image is reported and skipped.
+    It resumes: images whose output file exists are not run again, so an interrupted run loses only
+    the batch in flight and a re-run costs nothing. An unreadable image is skipped with a warning.
     Where ``<image stem>.txt`` sits beside an image, CER and WER are computed against it.
-    Returns a pandas DataFrame, one row per image (see :class:`OcrRecord`).
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: Its processor.
+        folder: The folder of images (see :func:`list_images`).
+        out_dir: Where the texts are written.
+        prompt: The OCR instruction (:data:`OCR_PROMPT`, :data:`MARKDOWN_PROMPT`, ...).
+        batch_size: Images per ``generate`` call.
+        max_new_tokens: The most tokens per text.
+        progress: Show a progress bar.
+        **generation: More ``model.generate`` settings.
+
+    Returns:
+        A ``pandas.DataFrame``, one row per image, with the columns of :class:`OcrRecord`.
+
+    Raises:
+        InputError: ``folder`` is not a folder.
+        ValueError: ``batch_size`` is below 1.
+
+    Example:
+        >>> import tempfile, helpers
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> out = tempfile.mkdtemp()
+        >>> table = ocr_folder(model, processor, helpers.INPUT_DIR / "text", out_dir=out,
+        ...                    max_new_tokens=4, progress=False)
+        >>> table[["image", "status"]].values.tolist()
+        [['imageTextN.png', 'done']]
+        >>> ocr_folder(model, processor, helpers.INPUT_DIR / "text", out_dir=out, progress=False).status[0]
+        'cached'
     """
     import pandas as pd
     from tqdm.auto import tqdm

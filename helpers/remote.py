@@ -43,13 +43,43 @@ _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 def remote_url() -> str | None:
-    """The server URL from ``$QWEN_VL_BASE_URL``, if one is set."""
+    """The server URL from ``$QWEN_VL_BASE_URL``, if one is set.
+
+    Returns:
+        The URL, or ``None`` (then :func:`helpers.load_model` loads weights locally).
+
+    Example:
+        >>> import os
+        >>> os.environ[BASE_URL_ENV] = "http://localhost:8000/v1"
+        >>> remote_url()
+        'http://localhost:8000/v1'
+        >>> del os.environ[BASE_URL_ENV]
+        >>> remote_url() is None
+        True
+    """
     return os.environ.get(BASE_URL_ENV) or None
 
 
 @dataclass
 class RemoteModel:
-    """A model served behind an OpenAI-compatible API; stands in for the local model object."""
+    """A model served behind an OpenAI-compatible API; stands in for the local model object.
+
+    Attributes:
+        client: The ``openai.OpenAI`` client.
+        name: The served model's name.
+        base_url: The server's URL.
+        max_retries: Retries of a request that failed for a passing reason (timeouts, 429, 5xx).
+        retry_wait_s: The first wait before a retry; it doubles each time.
+        device: Always ``"remote"``.
+
+    Example:
+        >>> from types import SimpleNamespace as Stub
+        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
+        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
+        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
+        >>> is_remote(model), model.device
+        (True, 'remote')
+    """
 
     client: Any
     name: str
@@ -61,7 +91,17 @@ class RemoteModel:
 
 @dataclass(frozen=True)
 class RemoteProcessor:
-    """Stands in for the local processor: the sizes that visual-token arithmetic needs."""
+    """Stands in for the local processor: the sizes that visual-token arithmetic needs.
+
+    Attributes:
+        patch_size: Pixels per patch side.
+        merge_size: Patches merged per token side.
+        temporal_patch_size: Frames merged per temporal patch.
+
+    Example:
+        >>> RemoteProcessor().patch_size
+        16
+    """
 
     patch_size: int = PATCH_SIZE
     merge_size: int = MERGE_SIZE
@@ -69,7 +109,18 @@ class RemoteProcessor:
 
 
 def is_remote(model_or_processor: Any) -> bool:
-    """Whether a model or processor stands for a server connection (made by :func:`connect`)."""
+    """Whether a model or processor stands for a server connection (made by :func:`connect`).
+
+    Args:
+        model_or_processor: What :func:`helpers.load_model` returned, either half.
+
+    Returns:
+        ``True`` for a :class:`RemoteModel` or :class:`RemoteProcessor`.
+
+    Example:
+        >>> is_remote(RemoteProcessor()), is_remote(object())
+        (True, False)
+    """
     return isinstance(model_or_processor, (RemoteModel, RemoteProcessor))
 
 
@@ -81,7 +132,28 @@ def connect(
     timeout_s: float | None = None,
     max_retries: int = 3,
 ) -> tuple[RemoteModel, RemoteProcessor]:
-    """Connect to ``base_url`` and check it serves ``model`` (default: the first model it lists)."""
+    """Connect to an OpenAI-compatible server and check that it serves the model.
+
+    Args:
+        base_url: The server's URL, usually ending in ``/v1``.
+        model: The served model's name; by default the first model the server lists.
+        api_key: The key; default ``$QWEN_VL_API_KEY``, else ``"EMPTY"`` (local servers).
+        timeout_s: Seconds a request may take; default ``$QWEN_VL_TIMEOUT``, else 600.
+        max_retries: Retries of a request that failed for a passing reason.
+
+    Returns:
+        ``(model, processor)`` to use as :func:`helpers.load_model`'s.
+
+    Raises:
+        RemoteError: The server cannot be reached, refuses the key, lists no models or does not
+            serve ``model`` (the served ones are named).
+
+    Example:
+        >>> connect("http://127.0.0.1:9/v1", timeout_s=2)
+        Traceback (most recent call last):
+        ...
+        helpers.errors.RemoteError: cannot reach the server at http://127.0.0.1:9/v1 (...). Start it (README, 'Serving'), ...
+    """
     import openai
 
     timeout = timeout_s if timeout_s is not None else float(os.environ.get(TIMEOUT_ENV, "600"))
@@ -136,7 +208,24 @@ def to_openai_messages(
 
     Images become ``image_url`` parts (local files and PIL images as base64 data URLs), videos
     ``video_url`` parts (a list of frames becomes one ``image_url`` part per frame). Budgets set on
-    items (``max_pixels``, ``fps``, ...) are request-wide on vLLM: they must agree across items.
+    items (``max_pixels``, ``fps``, ...) are request-wide on vLLM, so they must agree across items.
+
+    Args:
+        conversation: A checked conversation (:func:`helpers.check_messages`).
+
+    Returns:
+        ``(messages, budget)``.
+
+    Raises:
+        ValueError: Two items ask for different values of one budget key.
+
+    Example:
+        >>> conversation = [{"role": "user", "content": [
+        ...     {"type": "image", "image": "https://example.com/cat.jpg", "max_pixels": 262144},
+        ...     {"type": "text", "text": "What is this?"}]}]
+        >>> messages, budget = to_openai_messages(conversation)
+        >>> messages[0]["content"][0], budget
+        ({'type': 'image_url', 'image_url': {'url': 'https://example.com/cat.jpg'}}, {'max_pixels': 262144})
     """
     messages, budget = [], {}
     for message in conversation:
@@ -187,7 +276,31 @@ def request_body(
     max_new_tokens: int,
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.chat.completions.create``."""
+    """Keyword arguments for ``client.chat.completions.create`` for one conversation.
+
+    Greedy settings become ``temperature=0``; sampling settings keep ``temperature`` and ``top_p``;
+    settings the OpenAI API lacks (``top_k``, ``repetition_penalty``, ``min_new_tokens``) and the
+    items' budgets go in ``extra_body`` as vLLM reads them.
+
+    Args:
+        model: The connection.
+        conversation: A checked conversation.
+        max_new_tokens: The most tokens the answer may have.
+        settings: Generation settings, as for ``model.generate``.
+
+    Returns:
+        The request's keyword arguments.
+
+    Example:
+        >>> from types import SimpleNamespace as Stub
+        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
+        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
+        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
+        >>> body = request_body(model, [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+        ...                     max_new_tokens=8, settings={"do_sample": True, "temperature": 0.7, "top_k": 20})
+        >>> body["max_tokens"], body["temperature"], body["extra_body"]
+        (8, 0.7, {'top_k': 20})
+    """
     messages, budget = to_openai_messages(conversation)
     extra: dict[str, Any] = {}
     if budget:
@@ -258,7 +371,32 @@ def remote_chat(
     stream: bool,
     settings: dict[str, Any],
 ) -> str:
-    """One answer from the server; transient failures retried (bounded), streaming printed as it comes."""
+    """One answer from the server; passing failures retried (bounded), a streamed answer printed as it comes.
+
+    A streamed answer that already printed text is never re-sent.
+
+    Args:
+        model: The connection.
+        conversation: A checked conversation.
+        max_new_tokens: The most tokens the answer may have.
+        stream: Print the answer as it arrives.
+        settings: Generation settings, as for ``model.generate``.
+
+    Returns:
+        The answer text.
+
+    Raises:
+        RemoteError: The server could not answer; the message says what to do.
+
+    Example:
+        >>> from types import SimpleNamespace as Stub
+        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
+        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
+        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
+        >>> remote_chat(model, [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+        ...             max_new_tokens=8, stream=False, settings={})
+        'Two cats.'
+    """
     kwargs = request_body(model, conversation, max_new_tokens=max_new_tokens, settings=settings)
     for attempt in range(model.max_retries + 1):
         pieces: list[str] = []
@@ -293,7 +431,30 @@ def remote_chat_batch(
     settings: dict[str, Any],
     max_workers: int = 8,
 ) -> list[str]:
-    """Answers for several conversations, sent concurrently (the server batches them), in order."""
+    """Answers for several conversations, sent concurrently (the server batches them), in order.
+
+    Args:
+        model: The connection.
+        conversations: Checked conversations.
+        max_new_tokens: The most tokens per answer.
+        settings: Generation settings, as for ``model.generate``.
+        max_workers: Requests in flight at once.
+
+    Returns:
+        The answers, in the conversations' order.
+
+    Raises:
+        RemoteError: A request failed.
+
+    Example:
+        >>> from types import SimpleNamespace as Stub
+        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
+        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
+        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
+        >>> question = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+        >>> remote_chat_batch(model, [question, question], max_new_tokens=8, settings={})
+        ['Two cats.', 'Two cats.']
+    """
     with ThreadPoolExecutor(max_workers=min(max_workers, len(conversations))) as pool:
         futures = [
             pool.submit(

@@ -17,7 +17,21 @@ SDPA = "sdpa"
 
 @dataclass(frozen=True)
 class DeviceCaps:
-    """What the machine offers. ``cuda_capability`` is ``(major, minor)`` of GPU 0, if any."""
+    """What the machine offers, as :func:`choose_runtime` needs it.
+
+    Attributes:
+        cuda_available: A CUDA GPU is usable.
+        cuda_name: GPU 0's name, if any.
+        cuda_capability: GPU 0's compute capability ``(major, minor)``, if any (a T4 is (7, 5), an
+            A100 (8, 0)).
+        mps_available: Apple's MPS backend is usable.
+        flash_attn_installed: The ``flash-attn`` package is installed.
+
+    Example:
+        >>> t4 = DeviceCaps(cuda_available=True, cuda_name="Tesla T4", cuda_capability=(7, 5))
+        >>> choose_runtime(t4).dtype
+        'float16'
+    """
 
     cuda_available: bool = False
     cuda_name: str | None = None
@@ -28,7 +42,18 @@ class DeviceCaps:
 
 @dataclass(frozen=True)
 class RuntimeChoice:
-    """Device, dtype name and attention implementation, and why they were picked."""
+    """Device, dtype name and attention implementation, and why they were picked.
+
+    Attributes:
+        device: ``"cuda"``, ``"mps"``, ``"cpu"`` (or a device asked for, e.g. ``"cuda:1"``).
+        dtype: A ``torch`` dtype name: ``"bfloat16"``, ``"float16"`` or ``"float32"``.
+        attn_implementation: ``"flash_attention_2"`` or ``"sdpa"``.
+        reason: The facts behind the choice, comma separated.
+
+    Example:
+        >>> RuntimeChoice("cpu", "float32", "sdpa", "no GPU found").device
+        'cpu'
+    """
 
     device: str
     dtype: str
@@ -36,11 +61,26 @@ class RuntimeChoice:
     reason: str
 
     def describe(self) -> str:
+        """One line for people: the choice and its reason.
+
+        Example:
+            >>> RuntimeChoice("cpu", "float32", "sdpa", "no GPU found").describe()
+            'device=cpu, dtype=float32, attention=sdpa (no GPU found)'
+        """
         return f"device={self.device}, dtype={self.dtype}, attention={self.attn_implementation} ({self.reason})"
 
 
 def detect_caps() -> DeviceCaps:
-    """Read the capabilities of this machine (imports torch)."""
+    """Read what this machine offers (imports ``torch``).
+
+    Returns:
+        The machine's :class:`DeviceCaps`.
+
+    Example:
+        >>> caps = detect_caps()
+        >>> caps.cuda_available == (caps.cuda_capability is not None)
+        True
+    """
     import torch
 
     cuda = torch.cuda.is_available()
@@ -61,12 +101,29 @@ def choose_runtime(
     dtype: str | None = None,
     attn_implementation: str | None = None,
 ) -> RuntimeChoice:
-    """Choose device (cuda > mps > cpu), dtype and attention; explicit arguments win.
+    """Choose the device, dtype and attention implementation for ``caps``; explicit arguments win.
 
-    - dtype: bfloat16 on GPUs with bf16 (compute capability >= 8.0) and on MPS, float16 on older
-      CUDA GPUs (e.g. a T4, 7.5), float32 on CPU.
-    - attention: ``flash_attention_2`` only on CUDA with flash-attn installed and capability
-      >= 8.0 (Ampere or newer); otherwise ``sdpa``.
+    - device: CUDA, else MPS, else CPU.
+    - dtype: bfloat16 on GPUs with bf16 (compute capability >= 8.0) and on MPS, float16 on older CUDA
+      GPUs (e.g. a T4, 7.5), float32 on CPU.
+    - attention: ``flash_attention_2`` only on CUDA with flash-attn installed and capability >= 8.0
+      (Ampere or newer); otherwise ``sdpa``.
+
+    Args:
+        caps: What the machine offers (:func:`detect_caps`, or made up to plan for another machine).
+        device: Use this device instead.
+        dtype: Use this dtype name instead.
+        attn_implementation: Use this attention implementation instead.
+
+    Returns:
+        The choice and its reason.
+
+    Example:
+        >>> a100 = DeviceCaps(True, "A100", (8, 0), flash_attn_installed=True)
+        >>> choose_runtime(a100).describe()
+        'device=cuda, dtype=bfloat16, attention=flash_attention_2 (CUDA GPU A100, bf16 supported, flash-attn installed)'
+        >>> choose_runtime(DeviceCaps()).describe()
+        'device=cpu, dtype=float32, attention=sdpa (no GPU found, fp32 on CPU)'
     """
     why: list[str] = []
     if device is None:

@@ -16,7 +16,21 @@ from .errors import InputError
 
 @dataclass(frozen=True)
 class DetectionScore:
-    """Counts at one IoU threshold; ``matches`` pairs (prediction index, truth index, IoU)."""
+    """Predicted boxes matched to ground truth at one IoU threshold.
+
+    Attributes:
+        true_positives: Predictions matched to a ground-truth box.
+        false_positives: Predictions left unmatched.
+        false_negatives: Ground-truth boxes left unmatched.
+        mean_iou: Mean IoU over the matched pairs; 0.0 when nothing matched.
+        iou_threshold: The IoU a match needed.
+        matches: ``(prediction index, truth index, IoU)`` for each match.
+
+    Example:
+        >>> score = DetectionScore(3, 1, 2, 0.8, 0.5)
+        >>> score.precision, round(score.recall, 2)
+        (0.75, 0.6)
+    """
 
     true_positives: int
     false_positives: int
@@ -27,15 +41,38 @@ class DetectionScore:
 
     @property
     def precision(self) -> float:
+        """Share of predictions that matched: TP / (TP + FP); 0.0 when nothing was predicted.
+
+        Example:
+            >>> DetectionScore(3, 1, 0, 0.9, 0.5).precision
+            0.75
+            >>> DetectionScore(0, 0, 4, 0.0, 0.5).precision
+            0.0
+        """
         found = self.true_positives + self.false_positives
         return self.true_positives / found if found else 0.0
 
     @property
     def recall(self) -> float:
+        """Share of ground-truth boxes found: TP / (TP + FN); 0.0 when there is no ground truth.
+
+        Example:
+            >>> DetectionScore(3, 0, 1, 0.9, 0.5).recall
+            0.75
+        """
         wanted = self.true_positives + self.false_negatives
         return self.true_positives / wanted if wanted else 0.0
 
     def as_row(self) -> dict[str, float | int]:
+        """The score as a table row (rates rounded to 3 places), e.g. for a ``pandas.DataFrame``.
+
+        Returns:
+            ``precision``, ``recall``, ``mean_iou``, ``tp``, ``fp`` and ``fn``.
+
+        Example:
+            >>> DetectionScore(2, 1, 1, 0.71234, 0.5).as_row()
+            {'precision': 0.667, 'recall': 0.667, 'mean_iou': 0.712, 'tp': 2, 'fp': 1, 'fn': 1}
+        """
         return {
             "precision": round(self.precision, 3),
             "recall": round(self.recall, 3),
@@ -47,7 +84,26 @@ class DetectionScore:
 
 
 def load_coco_ground_truth(path: str | os.PathLike, file_name: str) -> list[Detection]:
-    """The ground-truth boxes of one image of a COCO JSON file, in the model's 0-1000 space."""
+    """The ground-truth boxes of one image of a COCO JSON file, in the model's 0-1000 space.
+
+    Args:
+        path: The COCO file (``images``, ``categories`` and ``annotations`` with ``bbox`` as
+            ``[x, y, width, height]`` in pixels).
+        file_name: The image's ``file_name`` in that file.
+
+    Returns:
+        One :class:`~helpers.detection.Detection` per annotation, labelled with its category name.
+
+    Raises:
+        InputError: The file is missing or not COCO, the image is not in it (the images it has are
+            listed), or an annotation is not a valid box.
+
+    Example:
+        >>> import helpers
+        >>> truth = load_coco_ground_truth(helpers.INPUT_DIR / "detection_ground_truth.json", "basketball1.png")
+        >>> sorted({box.label for box in truth})
+        ['ball', 'person']
+    """
     try:
         coco = json.loads(Path(path).read_text(encoding="utf-8"))
         images = {img["file_name"]: img for img in coco["images"]}
@@ -90,12 +146,30 @@ def score_detections(
     iou_threshold: float = 0.5,
     match_labels: bool = True,
 ) -> DetectionScore:
-    """Match predictions to ground truth one-to-one (highest IoU first, labels equal unless
-    ``match_labels=False``); a match needs IoU >= ``iou_threshold``.
+    """Match predictions to ground truth one-to-one and count hits, misses and false alarms.
 
-    IoU is computed in the 0-1000 space: scaling both axes scales every area by the same factor,
-    so it equals the IoU in pixels. Model answers carry no confidence, so this reports precision
-    and recall at one threshold rather than a ranked average precision.
+    Pairs are taken highest IoU first; a match needs IoU >= ``iou_threshold`` and, unless
+    ``match_labels=False``, the same label (case and surrounding spaces ignored). IoU is computed in
+    the 0-1000 space: scaling both axes scales every area by the same factor, so it equals the IoU in
+    pixels. Model answers carry no confidence, so this reports precision and recall at one threshold
+    rather than a ranked average precision.
+
+    Args:
+        predictions: Boxes from :func:`helpers.parse_detections`.
+        ground_truth: Boxes from :func:`load_coco_ground_truth` (or built by hand).
+        iou_threshold: The IoU a match needs.
+        match_labels: Whether labels must agree.
+
+    Returns:
+        The counts, the mean IoU of the matches and the matches themselves.
+
+    Example:
+        >>> from helpers import Detection
+        >>> truth = [Detection("car", (0, 0, 100, 100)), Detection("dog", (500, 500, 600, 600))]
+        >>> found = [Detection("car", (0, 0, 100, 80)), Detection("cat", (500, 500, 600, 600))]
+        >>> score = score_detections(found, truth)
+        >>> score.true_positives, score.false_positives, score.false_negatives, round(score.mean_iou, 3)
+        (1, 1, 1, 0.8)
     """
     import supervision as sv
 
@@ -127,7 +201,12 @@ def score_detections(
 
 
 def normalize_text(text: str) -> str:
-    """Whitespace runs (newlines included) collapsed to one space, ends stripped."""
+    r"""Whitespace runs (newlines included) collapsed to one space, ends stripped.
+
+    Example:
+        >>> normalize_text("  Total:\n\t12.50  EUR ")
+        'Total: 12.50 EUR'
+    """
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -140,14 +219,40 @@ def _rate(prediction: list[str] | str, reference: list[str] | str) -> float:
 
 
 def cer(prediction: str, reference: str) -> float:
-    """Character error rate: edit distance / reference length, after :func:`normalize_text`.
+    r"""Character error rate of an OCR answer: edit distance / reference length, after normalising.
 
-    0 is perfect; it can exceed 1 when the prediction is much longer than the reference. An empty
-    reference gives 0 for an empty prediction, else 1.
+    Both texts go through :func:`normalize_text` first, so line breaks and spacing do not count.
+
+    Args:
+        prediction: The model's text.
+        reference: The true text.
+
+    Returns:
+        0 for a perfect read; it can exceed 1 when the prediction is much longer than the reference.
+        An empty reference gives 0 for an empty prediction, else 1.
+
+    Example:
+        >>> cer("Totai 12.50", "Total 12.50")
+        0.09090909090909091
+        >>> cer("Total\n12.50", "Total 12.50")
+        0.0
     """
     return _rate(normalize_text(prediction), normalize_text(reference))
 
 
 def wer(prediction: str, reference: str) -> float:
-    """Word error rate: word-level edit distance / reference word count, after normalising."""
+    """Word error rate of an OCR answer: word-level edit distance / reference word count.
+
+    Args:
+        prediction: The model's text.
+        reference: The true text.
+
+    Returns:
+        0 for a perfect read (after :func:`normalize_text`); an empty reference gives 0 for an
+        empty prediction, else 1.
+
+    Example:
+        >>> wer("Total 12.50 EUR", "Total: 12.50 EUR")
+        0.3333333333333333
+    """
     return _rate(normalize_text(prediction).split(), normalize_text(reference).split())

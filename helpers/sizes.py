@@ -30,10 +30,30 @@ def video_frame_floor(
 ) -> float:
     """The fewest pixels a video frame is resized to, for a budget of ``min_pixels``/``max_pixels``.
 
-    qwen-vl-utils raises every frame to at least ``min_pixels`` (``default`` when not given) and
-    stops at a bare ``AssertionError`` when ``max_pixels`` is below it. Here a ``max_pixels`` below
-    the default floor lowers the floor to ``max_pixels``; a ``min_pixels`` given above
-    ``max_pixels`` is an :class:`~helpers.errors.InputError` naming both.
+    qwen-vl-utils raises every frame to at least ``min_pixels`` (``default`` when not given) and stops
+    at a bare ``AssertionError`` when ``max_pixels`` is below it. This is the one rule the package
+    applies instead (in :func:`helpers.check_messages` and :func:`helpers.estimate_visual_tokens`):
+    a ``max_pixels`` below the default floor lowers the floor to ``max_pixels``.
+
+    Args:
+        min_pixels: The floor asked for, or ``None`` for the default.
+        max_pixels: The ceiling asked for, or ``None``.
+        default: The floor when none is asked for: qwen-vl-utils' ``VIDEO_MIN_TOKEN_NUM`` tokens.
+        where: What to name in an error, e.g. ``"messages[0]['content'][0]"``.
+
+    Returns:
+        The floor to give qwen-vl-utils as ``min_pixels``.
+
+    Raises:
+        InputError: ``min_pixels`` is larger than ``max_pixels``.
+
+    Example:
+        >>> video_frame_floor(None, None) == VIDEO_MIN_TOKENS * TOKEN_PIXELS  # 128 tokens of 32x32
+        True
+        >>> video_frame_floor(None, 64 * 32 * 32)  # a small ceiling lowers the floor
+        65536
+        >>> video_frame_floor(2048, 4096)
+        2048
     """
     if min_pixels is None:
         return default if max_pixels is None else min(default, int(max_pixels))

@@ -16,10 +16,24 @@ _FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n")
 
 
 def split_thinking(text: str) -> tuple[str, str]:
-    """Split ``"<think>...</think>answer"`` into ``(thinking, answer)``; no block gives ``("", text)``.
+    """Split a Thinking checkpoint's answer into its ``<think>`` part and the visible answer.
 
     Thinking checkpoints open the ``<think>`` block in the prompt, so the answer may hold only the
     closing tag; an answer cut off inside the block has no visible part yet.
+
+    Args:
+        text: The model's answer.
+
+    Returns:
+        ``(thinking, answer)``, both stripped; ``("", text)`` (stripped) when there is no block.
+
+    Example:
+        >>> split_thinking("<think>Two cats.</think> There are two cats.")
+        ('Two cats.', 'There are two cats.')
+        >>> split_thinking("Only closing tag here.</think>Yes.")
+        ('Only closing tag here.', 'Yes.')
+        >>> split_thinking("No thinking at all.")
+        ('', 'No thinking at all.')
     """
     if "</think>" in text:
         thinking, _, answer = text.partition("</think>")
@@ -30,16 +44,36 @@ def split_thinking(text: str) -> tuple[str, str]:
 
 
 def visible_answer(text: str) -> str:
-    """The answer part of ``text`` (see :func:`split_thinking`), or all of it if that is empty."""
+    """The part of an answer to parse: the text after any ``<think>`` block, or all of it if empty.
+
+    Args:
+        text: The model's answer.
+
+    Returns:
+        The visible answer (see :func:`split_thinking`), or ``text`` when nothing follows the block.
+
+    Example:
+        >>> visible_answer("<think>hmm</think>[1, 2]")
+        '[1, 2]'
+        >>> visible_answer("<think>cut off mid-thought")
+        '<think>cut off mid-thought'
+    """
     _thinking, answer = split_thinking(text)
     return answer or text
 
 
 @dataclass(frozen=True)
 class FencedBlock:
-    """One fenced code block: its language ``tag`` (lower case, may be empty) and ``body``.
+    r"""One fenced code block of a model answer.
 
-    ``closed`` is ``False`` for a last block whose closing fence never came (a cut-off answer).
+    Attributes:
+        tag: The language tag after the opening fence, lower case (``""`` when none).
+        body: The text between the fences, as written (an unclosed block: to the end).
+        closed: ``False`` for a last block whose closing fence never came (a cut-off answer).
+
+    Example:
+        >>> FencedBlock("json", "[]\n", True).tag
+        'json'
     """
 
     tag: str
@@ -48,7 +82,22 @@ class FencedBlock:
 
 
 def fenced_blocks(text: str) -> list[FencedBlock]:
-    """Every fenced (```) block of ``text``, in order; an unclosed last one included."""
+    r"""Every fenced (```) code block of ``text``, in order; an unclosed last one included.
+
+    This is the one fence parser of the package: :func:`helpers.parse_detections` reads JSON from
+    the blocks and :func:`helpers.extract_code_block` picks the last block of a language.
+
+    Args:
+        text: A model answer.
+
+    Returns:
+        The blocks, first to last (empty when there is no opening fence).
+
+    Example:
+        >>> answer = "Boxes:\n```JSON\n[1]\n```\nand a page:\n```html\n<p>cut"
+        >>> [(b.tag, b.body, b.closed) for b in fenced_blocks(answer)]
+        [('json', '[1]\n', True), ('html', '<p>cut', False)]
+    """
     blocks, position = [], 0
     while match := _FENCE_OPEN.search(text, position):
         end = text.find("```", match.end())
@@ -61,10 +110,36 @@ def fenced_blocks(text: str) -> list[FencedBlock]:
 
 
 def is_url(source: str) -> bool:
-    """Whether an image/video source is a URL or data URL (:data:`URL_PREFIXES`), not a file."""
+    """Whether an image or video source is a URL or data URL, passed on as it is (not a local file).
+
+    Args:
+        source: The source as written in a message (a path, ``http(s)://`` URL or ``data:`` URL).
+
+    Returns:
+        ``True`` when ``source`` starts with one of :data:`URL_PREFIXES`.
+
+    Example:
+        >>> is_url("https://example.com/cat.jpg"), is_url("data:image/png;base64,AAAA")
+        (True, True)
+        >>> is_url("photos/cat.jpg"), is_url("file:///tmp/cat.jpg")
+        (False, False)
+    """
     return source.startswith(URL_PREFIXES)
 
 
 def strip_file_scheme(source: str) -> str:
-    """``source`` without a leading ``file://``."""
+    """A local path written as a ``file://`` URL, as a plain path.
+
+    Args:
+        source: A path, with or without a leading ``file://``.
+
+    Returns:
+        ``source`` without the ``file://`` prefix (unchanged otherwise).
+
+    Example:
+        >>> strip_file_scheme("file:///tmp/cat.jpg")
+        '/tmp/cat.jpg'
+        >>> strip_file_scheme("cat.jpg")
+        'cat.jpg'
+    """
     return source[len(FILE_SCHEME) :] if source.startswith(FILE_SCHEME) else source

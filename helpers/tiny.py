@@ -111,7 +111,16 @@ At what second does the blue square leave? <0.5 seconds> <1.0 seconds> <2.0 seco
 
 
 def tiny_model_dir() -> Path:
-    """Where the tiny checkpoint is cached."""
+    """Where the tiny checkpoint is cached: a folder under :func:`helpers.paths.cache_dir`, named with
+    the recipe version so a changed recipe builds anew.
+
+    Returns:
+        The folder (it may not exist yet).
+
+    Example:
+        >>> tiny_model_dir().name == f"tiny-qwen3-vl-v{TINY_RECIPE_VERSION}"
+        True
+    """
     return cache_dir() / f"tiny-qwen3-vl-v{TINY_RECIPE_VERSION}"
 
 
@@ -154,7 +163,24 @@ def _build_tokenizer():
 
 
 def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
-    """Build the tiny checkpoint into ``path`` (written atomically) and return the folder."""
+    """Build the tiny checkpoint (model, processor, tokenizer) into ``path``, atomically (seconds).
+
+    It is written to a temporary folder beside ``path`` and renamed over it, so a reader never sees
+    half a checkpoint.
+
+    Args:
+        path: The checkpoint folder to create (replaced if it exists).
+        seed: The seed of the random weights.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = build_tiny_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "tiny")
+        >>> (folder / "config.json").exists(), (folder / "model.safetensors").exists()
+        (True, True)
+    """
     import torch
     from transformers import (
         GenerationConfig,
@@ -255,7 +281,18 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
 
 
 def ensure_tiny_checkpoint(*, rebuild: bool = False) -> Path:
-    """Return the cached tiny checkpoint folder, building it first if needed (seconds)."""
+    """The cached tiny checkpoint folder, built first if it is missing or incomplete.
+
+    Args:
+        rebuild: Build it again even if it is there.
+
+    Returns:
+        The folder (:func:`tiny_model_dir`).
+
+    Example:
+        >>> (ensure_tiny_checkpoint() / "config.json").exists()
+        True
+    """
     path = tiny_model_dir()
     complete = (path / "config.json").exists() and (path / "model.safetensors").exists()
     if rebuild or not complete:

@@ -32,7 +32,19 @@ Decoder = Callable[[str, int], tuple[np.ndarray, np.ndarray]]
 
 
 def even_indices(total_frames: int, num_frames: int) -> np.ndarray:
-    """``num_frames`` indices spread evenly over ``[0, total_frames - 1]``, first and last included."""
+    """``num_frames`` frame indices spread evenly over a video, first and last frame included.
+
+    Args:
+        total_frames: Frames in the video.
+        num_frames: Indices wanted.
+
+    Returns:
+        The indices as an ``int64`` array, ascending.
+
+    Example:
+        >>> even_indices(100, 5).tolist()
+        [0, 25, 50, 74, 99]
+    """
     return np.linspace(0, total_frames - 1, num=num_frames).round().astype(np.int64)
 
 
@@ -104,12 +116,34 @@ DECODERS: dict[Backend, Decoder] = {
 
 
 def available_backends() -> list[Backend]:
-    """The backends whose library is installed, in the order they are tried."""
+    """The frame decoders whose library is installed, in the order :func:`sample_frames` tries them.
+
+    Returns:
+        A subset of :data:`BACKENDS` (``"decord"``, ``"torchcodec"``, ``"opencv"``).
+
+    Example:
+        >>> set(available_backends()) <= set(BACKENDS)
+        True
+    """
     return [b for b in BACKENDS if importlib.util.find_spec(_MODULES[b]) is not None]
 
 
 def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's content (the cache key part that notices a changed file)."""
+    """SHA-256 of a file's content: the part of a cache key that notices a file changed in place.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The hex digest.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as handle:
+        ...     _ = handle.write(b"abc")
+        >>> file_digest(handle.name)[:16]
+        'ba7816bf8f01cfea'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_HASH_CHUNK):
@@ -118,8 +152,22 @@ def file_digest(path: str | os.PathLike) -> str:
 
 
 def cache_entry(digest: str, num_frames: int, backend: str, cache_dir: Path) -> Path:
-    """The cache file for these frames: keyed by the file's content digest (:func:`file_digest`),
-    the frame count, the backend and the recipe version."""
+    """The cache file for sampled frames.
+
+    Args:
+        digest: The video's content digest (:func:`file_digest`).
+        num_frames: Frames asked for.
+        backend: The decoder that produced them.
+        cache_dir: The cache folder.
+
+    Returns:
+        ``cache_dir/<digest>-n<frames>-<backend>-v<version>.npz``.
+
+    Example:
+        >>> from pathlib import Path
+        >>> cache_entry("ab12", 16, "opencv", Path("cache")).as_posix()
+        'cache/ab12-n16-opencv-v1.npz'
+    """
     return cache_dir / f"{digest}-n{num_frames}-{backend}-v{FRAME_CACHE_VERSION}.npz"
 
 
@@ -184,11 +232,31 @@ def sample_frames(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``num_frames`` frames spread evenly over the whole video, and their timestamps.
 
-    Returns ``(frames, timestamps)``: ``uint8`` RGB frames N×H×W×3 and N times in seconds. A video
-    with fewer frames than asked returns all of them (with a warning). ``backend`` picks
-    ``"decord"``, ``"torchcodec"`` or ``"opencv"``; by default the first installed one that
-    decodes the file. Results are cached under ``cache_dir`` (default: the cookbook cache),
-    keyed by the file's content, so a file changed in place is decoded again.
+    Results are cached under ``cache_dir``, keyed by the file's content (a file changed in place is
+    decoded again), written atomically; a corrupt cache entry is rebuilt with a warning.
+
+    Args:
+        path: The video file.
+        num_frames: Frames wanted; a video with fewer returns all of them (with a warning).
+        cache_dir: The cache folder; default: ``frames/`` under :func:`helpers.paths.cache_dir`.
+        backend: ``"decord"``, ``"torchcodec"`` or ``"opencv"``; by default the first installed one
+            that decodes the file.
+        use_cache: Read and write the cache.
+
+    Returns:
+        ``(frames, timestamps)``: ``uint8`` RGB frames N x H x W x 3, and N times in seconds.
+
+    Raises:
+        MissingInputError: The file does not exist.
+        InputError: The file is empty, a folder, has no frames, no backend can decode it (the
+            message gives an ``ffmpeg`` command to re-encode it), or no backend is installed.
+        ValueError: ``num_frames`` is not a positive integer, or ``backend`` is unknown.
+
+    Example:
+        >>> import helpers
+        >>> frames, times = sample_frames(helpers.INPUT_DIR / "vtest.mp4", 4)
+        >>> frames.shape, frames.dtype, times.round(1).tolist()
+        ((4, 288, 384, 3), dtype('uint8'), [0.0, 26.5, 52.9, 79.4])
     """
     if not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
@@ -215,7 +283,18 @@ def sample_frames(
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a video's container says about it (see :func:`describe_video`)."""
+    """What a video's container says about it (see :func:`describe_video`).
+
+    Attributes:
+        frames: Frame count.
+        fps: Frames per second.
+        seconds: Duration, ``frames / fps``; NaN when the container gives no frame rate.
+        size_wh: Frame size ``(width, height)`` in pixels.
+
+    Example:
+        >>> VideoInfo(frames=250, fps=25.0, seconds=10.0, size_wh=(640, 360)).size_wh
+        (640, 360)
+    """
 
     frames: int
     fps: float
@@ -224,7 +303,24 @@ class VideoInfo:
 
 
 def describe_video(path: str | os.PathLike) -> VideoInfo:
-    """Frame count, frame rate, duration and size of a video, from its container (read with OpenCV)."""
+    """Frame count, frame rate, duration and size of a video, from its container (read with OpenCV).
+
+    Args:
+        path: The video file.
+
+    Returns:
+        The video's :class:`VideoInfo`.
+
+    Raises:
+        MissingInputError: The file does not exist.
+        InputError: The file is empty, a folder, or cannot be opened (re-encode it as H.264 mp4).
+
+    Example:
+        >>> import helpers
+        >>> info = describe_video(helpers.INPUT_DIR / "vtest.mp4")
+        >>> info.frames, info.fps, info.size_wh
+        (795, 10.0, (384, 288))
+    """
     video = str(check_file(path, "video"))
     import cv2
 
