@@ -9,7 +9,7 @@ bash scripts/setup.sh
 export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-PYTEST=(.venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider)
+PYTEST=(.venv/bin/python -m pytest tests helpers --doctest-modules notebooks --nbval-lax --nbval-current-env -p no:cacheprovider)
 
 newest=$(.venv/bin/python -c 'import transformers; print(transformers.__version__)')
 echo "== tests with transformers $newest (newest allowed)"
