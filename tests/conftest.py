@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# Not test modules: the stand-in GPU machine's sitecustomize (loaded through PYTHONPATH by
+# test_gpu_machine.py) must never be imported here, e.g. by --doctest-modules.
+collect_ignore = ["gpu_machine"]
+
 
 @pytest.fixture(scope="session")
 def tiny():
