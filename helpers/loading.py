@@ -96,8 +96,8 @@ def load_model(
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` (or e.g. ``"cuda:1"``) instead of the choice.
         dtype: A ``torch`` dtype name, e.g. ``"float16"``, instead of the choice.
         attn_implementation: ``"sdpa"``, ``"flash_attention_2"`` or ``"eager"`` instead of the choice.
-        verbose: Show the status line even where ``logging`` is not configured (see
-            :func:`helpers.status.show_status`).
+        verbose: Log the status line at info level and show it even where ``logging`` is not
+            configured (see :func:`helpers.status.show_status`); ``False`` logs it at debug level.
 
     Returns:
         ``(model, processor)``: a ``transformers`` model in inference mode and its processor (its
@@ -116,13 +116,15 @@ def load_model(
     """
     if verbose:
         ensure_status_shown()
+    level = logging.INFO if verbose else logging.DEBUG  # quiet unless debug lines are wanted
     base_url = remote_url()
     if base_url:
         served = (
             os.fspath(model_id) if model_id is not None else os.environ.get(MODEL_ENV_VAR) or None
         )
         model, processor = connect(base_url, served)
-        logger.info(
+        logger.log(
+            level,
             "Using %s served at %s (unset %s to load weights locally)",
             model.name,
             base_url,
@@ -150,5 +152,5 @@ def load_model(
         raise ModelLoadError(_load_error_text(name, exc)) from exc
     processor.tokenizer.padding_side = "left"
     label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name
-    logger.info("Loaded %s: %s", label, choice.describe())
+    logger.log(level, "Loaded %s: %s", label, choice.describe())
     return model, processor
