@@ -126,8 +126,9 @@ def _json_candidates(text: str) -> list[str]:
     return [text[start:]] if start >= 0 else []
 
 
-def _load_entries(candidate: str) -> list[Any]:
-    """JSON entries of one candidate; a cut-off last entry is dropped, complete ones kept."""
+def _load_entries(candidate: str, keep_cut_off: bool = False) -> list[Any]:
+    """JSON entries of one candidate; a cut-off last entry is dropped (kept as json-repair reads
+    it with ``keep_cut_off``), complete ones kept."""
     import json_repair
 
     body = candidate.strip()
@@ -136,7 +137,7 @@ def _load_entries(candidate: str) -> list[Any]:
         body = body[: last + 1]  # prose (or a lone comma) after the JSON
         complete = True
     else:
-        complete = last < 0 or last == len(body) - 1
+        complete = last >= 0 and last == len(body) - 1  # no closing bracket at all: cut off
     try:
         data, _end = json.JSONDecoder().raw_decode(body)
         complete = True
@@ -149,12 +150,12 @@ def _load_entries(candidate: str) -> list[Any]:
     if not isinstance(data, list):
         return []
     entries = list(data)
-    if not complete and entries:
+    if not complete and entries and not keep_cut_off:
         entries = entries[:-1]
     return entries
 
 
-def parse_entries(text: str) -> list[Any]:
+def parse_entries(text: str, *, keep_cut_off: bool = False) -> list[Any]:
     r"""Every JSON entry of a model answer, wherever it stands in the answer.
 
     The thinking part is removed; JSON is read from fenced blocks (an unclosed last one included),
@@ -163,6 +164,8 @@ def parse_entries(text: str) -> list[Any]:
 
     Args:
         text: The model's answer.
+        keep_cut_off: Keep the entry the answer was cut off in, as json-repair reads it (e.g. one
+            object whose last field is incomplete: its complete fields are still useful).
 
     Returns:
         The entries (usually dicts), in order; ``[]`` when there is no JSON.
@@ -175,7 +178,7 @@ def parse_entries(text: str) -> list[Any]:
     """
     entries: list[Any] = []
     for candidate in _json_candidates(visible_answer(text)):
-        entries.extend(_load_entries(candidate))
+        entries.extend(_load_entries(candidate, keep_cut_off))
     return entries
 
 

@@ -1,7 +1,8 @@
 """Generate input/events.mp4: an 8 s clip with known events at known times, and its truth.
 
 A red ball enters from the left at 2.0 s, a blue square that sat on the right leaves at 6.5 s,
-and every frame shows its number and time. Deterministic: the same file every run.
+and every frame shows its number and time. ``events.json`` holds the event times, the interval
+each object is on screen (for event localisation) and the questions. Deterministic: the same file every run.
 Usage: python scripts/make_events_video.py
 """
 
@@ -21,6 +22,19 @@ SIZE_WH = (320, 240)
 EVENTS = {
     "red_ball_enters": 2.0,  # the red ball first appears at the left edge
     "blue_square_leaves": 6.5,  # the blue square is gone from this frame on
+}
+# What is on screen when, as (start, end) in seconds: the truth for event localisation.
+INTERVALS = {
+    "blue_square_visible": {
+        "start": 0.0,
+        "end": EVENTS["blue_square_leaves"],
+        "description": "a blue square sits on the right",
+    },
+    "red_ball_visible": {
+        "start": EVENTS["red_ball_enters"],
+        "end": SECONDS,
+        "description": "a red ball rolls in from the left",
+    },
 }
 QUESTIONS = {
     "red_ball_enters": "At what second does the red ball first appear?",
@@ -61,7 +75,13 @@ def main() -> None:
     ]  # fmt: skip
     frames = b"".join(frame_at(i).tobytes() for i in range(int(SECONDS * FPS)))
     subprocess.run(command, input=frames, check=True)
-    truth = {"fps": FPS, "seconds": SECONDS, "events": EVENTS, "questions": QUESTIONS}
+    truth = {
+        "fps": FPS,
+        "seconds": SECONDS,
+        "events": EVENTS,
+        "intervals": INTERVALS,
+        "questions": QUESTIONS,
+    }
     (helpers.INPUT_DIR / "events.json").write_text(json.dumps(truth, indent=2) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes) and events.json")
 

@@ -2,7 +2,8 @@
 
 Each receipt is drawn from a seeded random shop, items and prices, then degraded (small print,
 tilt, blur, poor lighting, crumpled paper with perspective) and written as ``NN_condition.png``
-with the ground truth beside it as ``NN_condition.txt``; ``manifest.json`` lists the conditions.
+with the ground truth beside it as ``NN_condition.txt``; ``manifest.json`` lists the conditions
+and, under ``facts``, each receipt's key facts (store, date, time, total, items) as printed.
 Re-running with the same seed writes identical files. Fonts: DejaVu (Latin, Cyrillic, Greek) and
 Noto CJK from Debian (fonts-dejavu-core, fonts-noto-cjk).
 Usage: python scripts/make_receipts.py [--seed 7] [--out DIR]
@@ -47,8 +48,9 @@ RECEIPTS = [
 ]
 
 
-def receipt_lines(rng: np.random.Generator, language: str) -> list[str]:
-    """The text of one receipt: shop, date, items with prices, total, cash, change, thanks."""
+def receipt_lines(rng: np.random.Generator, language: str) -> tuple[list[str], dict]:
+    """The text of one receipt (shop, date, items with prices, total, cash, change, thanks) and
+    its key facts: store, date (ISO), time, total and items, exactly as printed."""
     shops, items, total_word, cash_word, change_word, thanks = SHOPS[language]
     shop = shops[rng.integers(len(shops))]
     chosen = rng.choice(len(items), size=min(len(items), int(rng.integers(3, 6))), replace=False)
@@ -66,7 +68,17 @@ def receipt_lines(rng: np.random.Generator, language: str) -> list[str]:
         "",
         thanks,
     ]
-    return lines
+    facts = {
+        "store": shop,
+        "date": f"2026-11-{day:02d}",
+        "time": f"{hour:02d}:{minute:02d}",
+        "total": f"{total:.2f}",
+        "items": [
+            {"name": items[i], "price": f"{price:.2f}"}
+            for i, price in zip(chosen, prices, strict=True)
+        ],
+    }
+    return lines, facts
 
 
 def draw_receipt(lines: list[str], language: str, size: int) -> Image.Image:
@@ -135,15 +147,19 @@ def degrade(image: Image.Image, steps: list[str], rng: np.random.Generator) -> I
 def main(seed: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    manifest = []
+    manifest, key_facts = [], {}
     for stem, language, condition, size, steps in RECEIPTS:
-        lines = receipt_lines(rng, language)
+        lines, facts = receipt_lines(rng, language)
         image = degrade(draw_receipt(lines, language, size), steps, rng)
         image.save(out / f"{stem}.png", optimize=True)
         (out / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         manifest.append({"image": f"{stem}.png", "language": language, "condition": condition})
+        key_facts[f"{stem}.png"] = facts
     (out / "manifest.json").write_text(
-        json.dumps({"seed": seed, "receipts": manifest}, ensure_ascii=False, indent=1) + "\n",
+        json.dumps(
+            {"seed": seed, "receipts": manifest, "facts": key_facts}, ensure_ascii=False, indent=1
+        )
+        + "\n",
         encoding="utf-8",
     )
     print(f"wrote {len(manifest)} receipts to {out}")

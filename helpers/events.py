@@ -1,0 +1,297 @@
+"""Event localisation in video: ask for events with start/end times, parse them, score them.
+
+The prompt is the official one: events with start and end as ``mm:ss.ff`` in JSON. Models answer
+in several shapes, all read here: ``{"00:02.00 - 00:08.00": "a red ball rolls in"}`` (the
+official example's shape), ``[{"start_time": "00:02.00", "end_time": "00:08.00", "event": ...}]``,
+plain seconds (``2.0``, ``"2 s"``) and ``hh:mm:ss``.
+
+Example::
+
+    from helpers.events import parse_events, parse_timestamp
+    parse_timestamp("01:02.50")                  # 62.5
+    parse_events('{"00:02.00 - 00:08.00": "a red ball rolls in"}')
+    # [Event(start=2.0, end=8.0, description='a red ball rolls in')]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .detection import parse_entries
+from .errors import InputError
+from .text import visible_answer
+
+EVENTS_PROMPT = (
+    "Localize a series of activity events in the video, output the start and end timestamp for "
+    "each event, and describe each event with sentences. Provide the result in json format with "
+    "'mm:ss.ff' format for time depiction."
+)
+
+_START_KEYS = ("start_time", "start", "begin", "from", "start_timestamp", "begin_time")
+_END_KEYS = ("end_time", "end", "to", "stop", "end_timestamp", "finish")
+_RANGE_KEYS = ("timestamp", "timestamps", "time", "time_range", "timerange", "interval", "span")
+_TEXT_KEYS = ("description", "event", "caption", "label", "action", "activity", "text", "sentence")
+_LIST_KEYS = ("events", "results", "activities", "segments")
+_TIME = r"(?:\d+:)?\d+:\d+(?:[.,]\d+)?|\d+(?:\.\d+)?\s*(?:s|sec|secs|seconds)?\b"
+_RANGE = re.compile(rf"({_TIME})\s*(?:-|–|—|~|\bto\b)\s*({_TIME})", re.IGNORECASE)
+_LINE = re.compile(rf"^\W*({_TIME})\s*(?:-|–|—|~|\bto\b)\s*({_TIME})\W*\s*(.*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event: ``start`` and ``end`` in seconds (``end >= start``) and what happens."""
+
+    start: float
+    end: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    """One known event and the predicted event matched to it (``None`` when none overlapped)."""
+
+    name: str
+    truth: Event
+    predicted: Event | None
+
+    @property
+    def tiou(self) -> float:
+        return temporal_iou(self.predicted, self.truth) if self.predicted else 0.0
+
+    @property
+    def start_error(self) -> float | None:
+        return abs(self.predicted.start - self.truth.start) if self.predicted else None
+
+    @property
+    def end_error(self) -> float | None:
+        return abs(self.predicted.end - self.truth.end) if self.predicted else None
+
+    def as_row(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 2)
+
+        return {
+            "event": self.name,
+            "truth_s": f"{self.truth.start:g}-{self.truth.end:g}",
+            "predicted_s": (
+                f"{self.predicted.start:g}-{self.predicted.end:g}" if self.predicted else None
+            ),
+            "start_error_s": r(self.start_error),
+            "end_error_s": r(self.end_error),
+            "tiou": round(self.tiou, 3),
+        }
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Seconds from ``mm:ss.ff``, ``hh:mm:ss(.ff)``, ``m:ss``, a number, ``"2.5s"`` or
+    ``"<2.5 seconds>"``; ``None`` if unreadable or negative. ``ff`` is read as a decimal fraction
+    of a second (``00:23.50`` is 23.5 s)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip().strip("<>").strip().lower().replace(",", ".")
+        text = re.sub(r"\s*(?:s|sec|secs|second|seconds)$", "", text)
+        parts = text.split(":")
+        if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d+(?:\.\d+)?", p) for p in parts):
+            return None
+        if any("." in p for p in parts[:-1]):
+            return None
+        seconds = 0.0
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _lookup(entry: dict[str, Any], names: Sequence[str]) -> Any:
+    lowered = {str(k).strip().lower(): v for k, v in entry.items()}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _range(value: Any) -> tuple[float | None, float | None]:
+    """(start, end) of ``"00:02.00 - 00:08.00"``, ``[2, 8]`` or one time (end = start)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return parse_timestamp(value[0]), parse_timestamp(value[1])
+    if isinstance(value, str) and (match := _RANGE.search(value)):
+        return parse_timestamp(match.group(1)), parse_timestamp(match.group(2))
+    single = parse_timestamp(value)
+    return single, single
+
+
+def _event(start: float | None, end: float | None, description: Any) -> Event | None:
+    if start is None or end is None:
+        return None
+    start, end = sorted((start, end))
+    return Event(start, end, "" if description is None else str(description).strip())
+
+
+def _events_from_entry(entry: Any) -> tuple[list[Event], int]:
+    """Events of one JSON entry and the number of malformed ones in it."""
+    if not isinstance(entry, dict):
+        return [], 1
+    nested = _lookup(entry, _LIST_KEYS)
+    if isinstance(nested, list):
+        events, bad = [], 0
+        for item in nested:
+            found, wrong = _events_from_entry(item)
+            events += found
+            bad += wrong
+        return events, bad
+    start, end = _lookup(entry, _START_KEYS), _lookup(entry, _END_KEYS)
+    if start is not None or end is not None:
+        event = _event(parse_timestamp(start), parse_timestamp(end if end is not None else start),
+                       _lookup(entry, _TEXT_KEYS))  # fmt: skip
+        return ([event], 0) if event else ([], 1)
+    span = _lookup(entry, _RANGE_KEYS)
+    if span is not None:
+        event = _event(*_range(span), _lookup(entry, _TEXT_KEYS))
+        return ([event], 0) if event else ([], 1)
+    # The official example's shape: every key a time range, every value a description.
+    events, bad = [], 0
+    for key, value in entry.items():
+        match = _RANGE.search(str(key))
+        event = _event(*_range(str(key)), value) if match else None
+        if event:
+            events.append(event)
+        else:
+            bad += 1
+    return events, bad
+
+
+def _events_from_lines(text: str) -> list[Event]:
+    """Lines like ``00:02.00 - 00:08.00: a red ball rolls in`` (an answer without JSON)."""
+    events = []
+    for line in text.splitlines():
+        match = _LINE.match(line.strip())
+        if match:
+            event = _event(parse_timestamp(match.group(1)), parse_timestamp(match.group(2)),
+                           match.group(3).strip(" :-–—\"'"))  # fmt: skip
+            if event:
+                events.append(event)
+    return events
+
+
+def _drop_last(entries: list[Any]) -> list[Any]:
+    """The entries without the innermost last event: the last key of a {range: text} object,
+    the last item of an ``events`` list, or the last entry."""
+    if not entries:
+        return entries
+    last = entries[-1]
+    if isinstance(last, dict):
+        nested_key = next((k for k in last if str(k).strip().lower() in _LIST_KEYS), None)
+        if nested_key is not None and isinstance(last[nested_key], list):
+            return [*entries[:-1], {**last, nested_key: last[nested_key][:-1]}]
+        if last and _RANGE.search(str(next(iter(last)))):  # {range: text, ...}
+            keys = list(last)[:-1]
+            return [*entries[:-1], {k: last[k] for k in keys}] if keys else entries[:-1]
+    return entries[:-1]
+
+
+def parse_events(text: str) -> list[Event]:
+    """Events (start, end in seconds, description) from a model answer, in answer order.
+
+    Reads the shapes models write (see the module docstring): fenced or bare JSON, prose around
+    it, a ``<think>`` block, ``{"events": [...]}``, and as a last resort lines of
+    ``start - end: description`` without JSON. An answer cut off inside the JSON keeps its
+    complete events and drops the one it stopped in. Entries without a readable start are skipped
+    with a warning; one time and no end gives an instant (end = start). Nothing readable gives
+    ``[]`` and a warning.
+    """
+    answer = visible_answer(text)
+    entries = parse_entries(answer)
+    cut_off = False
+    if not entries:
+        entries = parse_entries(answer, keep_cut_off=True)
+        cut_off = bool(entries)
+    any_json = bool(entries)
+    if cut_off:
+        entries = _drop_last(entries)  # the event the answer stopped in may be incomplete
+        warnings.warn("the answer was cut off: its last event was dropped", stacklevel=2)
+    events: list[Event] = []
+    bad = 0
+    for entry in entries:
+        found, wrong = _events_from_entry(entry)
+        events += found
+        bad += wrong
+    if not any_json:
+        events = _events_from_lines(answer)
+    if bad:
+        warnings.warn(f"skipped {bad} malformed event entries (no readable time)", stacklevel=2)
+    if not events:
+        warnings.warn(f"no events with times found in the answer: {text[:80]!r}", stacklevel=2)
+    return events
+
+
+def temporal_iou(a: Event, b: Event) -> float:
+    """Overlap / union of two time intervals; 0 when they do not overlap (or have no length)."""
+    overlap = max(0.0, min(a.end, b.end) - max(a.start, b.start))
+    union = max(a.end, b.end) - min(a.start, b.start)
+    return overlap / union if union > 0 else 0.0
+
+
+def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
+    """The known intervals of ``events.json`` (``scripts/make_events_video.py``), by name."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            name: Event(float(v["start"]), float(v["end"]), v.get("description", ""))
+            for name, v in data["intervals"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} has no readable 'intervals' ({exc}); regenerate it with "
+            "`python scripts/make_events_video.py`."
+        ) from exc
+
+
+def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[EventMatch]:
+    """Pair each known event with at most one predicted event, highest temporal IoU first
+    (pairs must overlap); one row per known event, in the truth's order."""
+    pairs = sorted(
+        (
+            (temporal_iou(p, t), i, name)
+            for i, p in enumerate(predicted)
+            for name, t in truth.items()
+        ),
+        key=lambda pair: -pair[0],
+    )
+    chosen: dict[str, int] = {}
+    used: set[int] = set()
+    for iou, i, name in pairs:
+        if iou <= 0:
+            break
+        if name in chosen or i in used:
+            continue
+        chosen[name] = i
+        used.add(i)
+    return [
+        EventMatch(name, t, predicted[chosen[name]] if name in chosen else None)
+        for name, t in truth.items()
+    ]
+
+
+def summarize_matches(matches: Sequence[EventMatch]) -> dict[str, float | int | None]:
+    """Mean temporal IoU over known events (unmatched count 0), mean start/end errors over the
+    matched ones, and how many were matched."""
+    found = [m for m in matches if m.predicted is not None]
+
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 3) if values else None
+
+    return {
+        "mean_tiou": round(sum(m.tiou for m in matches) / len(matches), 3) if matches else 0.0,
+        "mean_start_error_s": mean([m.start_error for m in found if m.start_error is not None]),
+        "mean_end_error_s": mean([m.end_error for m in found if m.end_error is not None]),
+        "matched": len(found),
+        "expected": len(matches),
+    }

@@ -1,0 +1,317 @@
+"""Key facts from receipts: ask for JSON, parse it tolerantly, score it field by field.
+
+The prompt follows the official key-information-extraction shape (``Extract the key-value
+information in the format:{...}``). Scores compare after normalising: amounts as numbers
+(``"$36.85"``, ``"36,85 €"`` and ``36.85`` are equal), dates as ISO ``YYYY-MM-DD``, names by
+Unicode-normalised, case-folded text.
+
+Example::
+
+    from helpers.facts import parse_receipt_facts, score_receipt_facts
+    facts = parse_receipt_facts('{"store": "City Bakery", "date": "2026-11-01", "total": "$36.85"}')
+    facts.total                                  # '$36.85'
+    normalize_amount(facts.total)                # Decimal('36.85')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .detection import parse_entries
+from .errors import InputError
+
+KEY_FACTS_FORMAT: dict[str, Any] = {
+    "store": "",
+    "date": "",
+    "total": "",
+    "items": [{"name": "", "price": ""}],
+}
+KEY_FACTS_PROMPT = "Extract the key-value information in the format:" + json.dumps(
+    KEY_FACTS_FORMAT, ensure_ascii=False
+)
+FIELDS = ("store", "date", "total")
+
+# Names models use for the same field (compared case-insensitively).
+_SYNONYMS = {
+    "store": ("store", "store_name", "shop", "shop_name", "merchant", "company", "vendor"),
+    "date": ("date", "purchase_date", "transaction_date", "datetime", "date_time"),
+    "total": ("total", "total_amount", "grand_total", "amount", "sum", "total_price"),
+    "items": ("items", "line_items", "products", "purchases"),
+}
+_ITEM_NAME = ("name", "item", "product", "description", "item_name")
+_ITEM_PRICE = ("price", "amount", "cost", "total", "item_price")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One receipt line: ``name`` and ``price`` as written."""
+
+    name: str
+    price: str
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    """Key facts as written by the model (or the generator); ``None`` where a field is missing."""
+
+    store: str | None = None
+    date: str | None = None
+    total: str | None = None
+    items: tuple[Item, ...] = ()
+
+    def is_empty(self) -> bool:
+        return self.store is None and self.date is None and self.total is None and not self.items
+
+
+@dataclass(frozen=True)
+class FactsScore:
+    """Per-field exact match (after normalising) and item precision/recall."""
+
+    store: bool
+    date: bool
+    total: bool
+    items_matched: int
+    items_predicted: int
+    items_expected: int
+
+    @property
+    def field_accuracy(self) -> float:
+        """Share of store, date and total that are right."""
+        return (self.store + self.date + self.total) / 3
+
+    @property
+    def items_precision(self) -> float:
+        return self.items_matched / self.items_predicted if self.items_predicted else 0.0
+
+    @property
+    def items_recall(self) -> float:
+        return self.items_matched / self.items_expected if self.items_expected else 0.0
+
+    @property
+    def items_f1(self) -> float:
+        p, r = self.items_precision, self.items_recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "store": int(self.store),
+            "date": int(self.date),
+            "total": int(self.total),
+            "field_accuracy": round(self.field_accuracy, 3),
+            "items_precision": round(self.items_precision, 3),
+            "items_recall": round(self.items_recall, 3),
+            "items_f1": round(self.items_f1, 3),
+        }
+
+
+# --- normalising --------------------------------------------------------------------------
+
+
+def normalize_name(value: Any) -> str:
+    """NFKC, case-folded, whitespace collapsed, surrounding punctuation stripped."""
+    text = unicodedata.normalize("NFKC", str(value)).casefold()
+    return re.sub(r"\s+", " ", text).strip(" .,:;!?'\"-")
+
+
+def normalize_amount(value: Any) -> Decimal | None:
+    """An amount as a number with two decimals, or ``None``.
+
+    Currency signs and words are ignored; ``"1,234.50"``, ``"1 234,50"``, ``"36,85"`` and
+    ``36.85`` are read the usual way (the last ``,`` or ``.`` followed by one or two digits is the
+    decimal mark).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        text = repr(value)
+    else:
+        text = unicodedata.normalize("NFKC", str(value))
+    text = re.sub(r"[^\d.,\-]", "", text)
+    match = re.search(r"-?[\d.,]*\d", text)
+    if not match:
+        return None
+    number = match.group(0)
+    decimal = re.search(r"[.,](\d{1,2})$", number)
+    whole = number[: decimal.start()] if decimal else number
+    whole = re.sub(r"[.,]", "", whole)
+    try:
+        amount = Decimal(f"{whole or 0}.{decimal.group(1)}" if decimal else whole)
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def normalize_date(value: Any) -> str | None:
+    """A date as ISO ``YYYY-MM-DD``, or ``None``. Year-first forms (``2026-11-01``,
+    ``2026/11/01``, ``2026年11月1日``) are read directly; others with python-dateutil, day first
+    (``01/11/2026`` is 1 November). A time after the date is ignored."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    match = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", text)
+    if not match and not re.search(r"\d{4}|\d{1,2}[./-]\d{1,2}[./-]\d{2}", text):
+        return None  # no year: dateutil would fill in today's, a date nobody wrote
+    try:
+        if match:
+            return date(*(int(g) for g in match.groups())).isoformat()
+        from dateutil import parser
+
+        return parser.parse(text, dayfirst=True, fuzzy=True).date().isoformat()
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _lookup(entry: dict[str, Any], names: Sequence[str]) -> Any:
+    lowered = {str(k).strip().lower(): v for k, v in entry.items()}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _item(value: Any) -> Item | None:
+    if isinstance(value, dict):
+        name, price = _lookup(value, _ITEM_NAME), _lookup(value, _ITEM_PRICE)
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        name, price = value
+    elif isinstance(value, str) and " " in value.strip():
+        name, _, price = value.strip().rpartition(" ")  # "Coffee 3.50"
+    else:
+        return None
+    name, price = _scalar(name), _scalar(price)
+    if name is None or price is None or normalize_amount(price) is None:
+        return None
+    return Item(name, price)
+
+
+def parse_receipt_facts(text: str) -> ReceiptFacts:
+    """The key facts of a model answer: the first JSON object with a store, date, total or items.
+
+    Tolerant like :func:`helpers.parse_detections`: fenced or bare JSON, prose around it, Python
+    quotes, a ``<think>`` block, field-name variants (``shop``, ``total_amount``...). An answer cut
+    off inside the object keeps its complete fields; its last item, possibly incomplete, is
+    dropped. Items that are not a name with a price are skipped with a warning. No such JSON
+    gives empty facts (every field ``None``, no items) and a warning.
+    """
+    complete = [e for e in parse_entries(text) if isinstance(e, dict)]
+    cut_off = False
+    entries = complete
+    if not complete:
+        entries = [e for e in parse_entries(text, keep_cut_off=True) if isinstance(e, dict)]
+        cut_off = bool(entries)
+    known = [
+        e for e in entries if any(_lookup(e, names) is not None for names in _SYNONYMS.values())
+    ]
+    if not known:
+        warnings.warn(f"no JSON key facts found in the answer: {text[:80]!r}", stacklevel=2)
+        return ReceiptFacts()
+    entry = known[0]
+    raw_items = _lookup(entry, _SYNONYMS["items"])
+    raw_items = raw_items if isinstance(raw_items, list) else []
+    if cut_off and raw_items:
+        raw_items = raw_items[:-1]
+        warnings.warn(
+            "the answer was cut off inside the JSON: its last item was dropped; raise "
+            "max_new_tokens",
+            stacklevel=2,
+        )
+    items = [i for i in (_item(v) for v in raw_items) if i is not None]
+    if len(items) < len(raw_items):
+        warnings.warn(
+            f"skipped {len(raw_items) - len(items)} malformed item(s) (expected a name and a price)",
+            stacklevel=2,
+        )
+    return ReceiptFacts(
+        store=_scalar(_lookup(entry, _SYNONYMS["store"])),
+        date=_scalar(_lookup(entry, _SYNONYMS["date"])),
+        total=_scalar(_lookup(entry, _SYNONYMS["total"])),
+        items=tuple(items),
+    )
+
+
+# --- truth and scoring --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptTruth:
+    """One generated receipt: image path, condition, language and its key facts."""
+
+    image: Path
+    condition: str
+    language: str
+    facts: ReceiptFacts = field(default_factory=ReceiptFacts)
+
+
+def load_receipt_truth(manifest: str | os.PathLike) -> list[ReceiptTruth]:
+    """Every receipt of a ``manifest.json`` written by ``scripts/make_receipts.py``."""
+    path = Path(manifest)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        truths = []
+        for row in data["receipts"]:
+            facts = data["facts"][row["image"]]
+            truths.append(
+                ReceiptTruth(
+                    path.parent / row["image"],
+                    row["condition"],
+                    row["language"],
+                    ReceiptFacts(
+                        facts["store"],
+                        facts["date"],
+                        facts["total"],
+                        tuple(Item(i["name"], i["price"]) for i in facts["items"]),
+                    ),
+                )
+            )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} is not a readable receipts manifest with key facts ({exc}); "
+            "regenerate it with `python scripts/make_receipts.py`."
+        ) from exc
+    return truths
+
+
+def _item_key(item: Item) -> tuple[str, Decimal | None]:
+    return normalize_name(item.name), normalize_amount(item.price)
+
+
+def score_receipt_facts(predicted: ReceiptFacts, truth: ReceiptFacts) -> FactsScore:
+    """Field-by-field exact match after normalising (store by name, date as ISO, total as a
+    number); items match when name and price both match (each known item counted once)."""
+
+    def same(value: str | None, expected: str | None, normalize: Any) -> bool:
+        return (
+            value is not None
+            and normalize(value) is not None
+            and (normalize(value) == normalize(expected))
+        )
+
+    matched = Counter(_item_key(i) for i in predicted.items) & Counter(
+        _item_key(i) for i in truth.items
+    )
+    return FactsScore(
+        store=same(predicted.store, truth.store, normalize_name),
+        date=same(predicted.date, truth.date, normalize_date),
+        total=same(predicted.total, truth.total, normalize_amount),
+        items_matched=sum(matched.values()),
+        items_predicted=len(predicted.items),
+        items_expected=len(truth.items),
+    )

@@ -1,0 +1,255 @@
+"""Grounding by description: one box for a referring expression, and boxes with attributes.
+
+Prompts follow the official 2D-grounding shapes: ``Locate the top right brown cake, output its
+bbox coordinates using JSON format.`` for one object, and a category prompt that names extra
+fields (``{"bbox_2d": [...], "label": "vehicle", "color": ...}``) for attributes. Both are scored
+against hand-checked boxes in ``input/referring_ground_truth.json``.
+
+Example::
+
+    from helpers.referring import parse_attributed_boxes, referring_prompt
+    referring_prompt("the leftmost red sweet")
+    # 'Locate the leftmost red sweet, output its bbox coordinates using JSON format.'
+    parse_attributed_boxes('[{"bbox_2d": [1, 2, 30, 40], "label": "sweet", "color": "red"}]')
+    # [AttributedBox(detection=Detection(label='sweet', box=(1.0, 2.0, 30.0, 40.0)),
+    #                attributes={'color': 'red'})]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .detection import BOX_KEYS, SCALE, Detection, parse_detections, parse_entries
+from .errors import InputError
+from .scoring import score_detections
+
+
+@dataclass(frozen=True)
+class AttributedBox:
+    """A box and the extra fields the model wrote for it (``color``, ``type``...), as text."""
+
+    detection: Detection
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReferringTruth:
+    """One expression on one image and the box it refers to (0-1000 and pixels)."""
+
+    image: Path
+    expression: str
+    box: tuple[float, float, float, float]
+    box_px: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class AttributeTruth:
+    """Every object of ``category`` on ``image`` with its known ``attribute`` value."""
+
+    image: Path
+    category: str
+    attribute: str
+    objects: list[tuple[Detection, str]]  # (box, value)
+
+
+@dataclass(frozen=True)
+class ReferringScore:
+    """IoU of the model's (first) box with the referred object; ``hit`` when IoU >= threshold."""
+
+    iou: float
+    hit: bool
+    boxes: int  # how many boxes the answer held (one was asked for)
+
+
+@dataclass(frozen=True)
+class AttributeScore:
+    """Boxes matched one-to-one at an IoU threshold, and how many matched boxes have the right
+    attribute value."""
+
+    matched: int
+    predicted: int
+    expected: int
+    correct: int
+
+    @property
+    def attribute_accuracy(self) -> float:
+        """Right values among matched boxes."""
+        return self.correct / self.matched if self.matched else 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "precision": round(self.matched / self.predicted, 3) if self.predicted else 0.0,
+            "recall": round(self.matched / self.expected, 3) if self.expected else 0.0,
+            "attribute_accuracy": round(self.attribute_accuracy, 3),
+            "correct_of_expected": f"{self.correct}/{self.expected}",
+        }
+
+
+def referring_prompt(expression: str) -> str:
+    """The official one-object grounding prompt for a referring expression."""
+    if not expression.strip():
+        raise ValueError("referring_prompt: give an expression, e.g. 'the leftmost red sweet'.")
+    return f"Locate {expression.strip()}, output its bbox coordinates using JSON format."
+
+
+def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
+    """The official grounding prompt with extra fields per box.
+
+    Args:
+        category: what to find, e.g. ``"sweet"``.
+        attributes: field name -> what to write there, e.g. ``{"color": "the sweet's color"}``.
+
+    Returns:
+        ``Locate every instance that belongs to the following categories: "sweet". For each
+        sweet, report bbox coordinates and color in JSON format like this: {...}``
+    """
+    if not attributes:
+        raise ValueError("attribute_prompt: name at least one attribute, e.g. {'color': '...'}.")
+    example = {"bbox_2d": ["x1", "y1", "x2", "y2"], "label": category, **attributes}
+    shape = json.dumps(example, ensure_ascii=False).replace(
+        '"x1", "y1", "x2", "y2"', "x1, y1, x2, y2"
+    )
+    names = " and ".join(", ".join(attributes).rsplit(", ", 1))
+    return (
+        f'Locate every instance that belongs to the following categories: "{category}". '
+        f"For each {category}, report bbox coordinates and {names} in JSON format like this: {shape}"
+    )
+
+
+def parse_attributed_boxes(text: str, *, label_key: str = "label") -> list[AttributedBox]:
+    """Boxes with every other field kept as text attributes (tolerant like
+    :func:`helpers.parse_detections`, whose box reading it uses: entries without a valid box are
+    skipped with a warning; no JSON gives ``[]`` and a warning)."""
+    boxes = parse_detections(text, label_key=label_key)  # warns on garbage and malformed boxes
+    if not boxes:
+        return []
+    valid = [e for e in parse_entries(text) if isinstance(e, dict) and _has_box(e)]
+    if len(valid) != len(boxes):  # cannot pair fields with boxes safely: keep boxes only
+        return [AttributedBox(d) for d in boxes]
+    return [
+        AttributedBox(
+            d, {str(k): _text(v) for k, v in e.items() if k not in (*BOX_KEYS, label_key)}
+        )
+        for d, e in zip(boxes, valid, strict=True)
+    ]
+
+
+def _has_box(entry: dict[str, Any]) -> bool:
+    """Whether parse_detections would keep this entry (same rules, no second copy of them)."""
+    if not any(k in entry for k in BOX_KEYS):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(parse_detections(json.dumps([entry], default=str)))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _to_scale(box_px: Sequence[float], size_wh: Sequence[int]) -> tuple[float, float, float, float]:
+    w, h = size_wh
+    x1, y1, x2, y2 = box_px
+    return (x1 / w * SCALE, y1 / h * SCALE, x2 / w * SCALE, y2 / h * SCALE)
+
+
+def load_referring_truth(
+    path: str | os.PathLike,
+) -> tuple[list[ReferringTruth], list[AttributeTruth]]:
+    """Expressions and attribute sets of ``input/referring_ground_truth.json``."""
+    from PIL import Image
+
+    path = Path(path)
+    sizes: dict[str, tuple[int, int]] = {}
+
+    def size(name: str) -> tuple[int, int]:
+        if name not in sizes:
+            with Image.open(path.parent / name) as img:
+                sizes[name] = img.size
+        return sizes[name]
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        expressions = [
+            ReferringTruth(
+                path.parent / e["image"],
+                e["expression"],
+                _to_scale(e["box_px"], size(e["image"])),
+                tuple(int(v) for v in e["box_px"]),
+            )
+            for e in data["expressions"]
+        ]
+        attributes = [
+            AttributeTruth(
+                path.parent / a["image"],
+                a["category"],
+                a["attribute"],
+                [
+                    (
+                        Detection(a["category"], _to_scale(o["box_px"], size(a["image"]))),
+                        o[a["attribute"]],
+                    )
+                    for o in a["objects"]
+                ],
+            )
+            for a in data["attributes"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} is not a readable referring-expression truth file ({exc})."
+        ) from exc
+    return expressions, attributes
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    import supervision as sv
+
+    return float(sv.box_iou_batch(np.array([a], dtype=float), np.array([b], dtype=float))[0, 0])
+
+
+def score_referring(
+    predicted: Sequence[Detection], truth: ReferringTruth, *, iou_threshold: float = 0.5
+) -> ReferringScore:
+    """IoU of the first predicted box with the referred box (0 when there is none). The first,
+    not the best: an answer listing many boxes must not win by chance."""
+    if not predicted:
+        return ReferringScore(0.0, False, 0)
+    iou = _iou(predicted[0].box, truth.box)
+    return ReferringScore(iou, iou >= iou_threshold, len(predicted))
+
+
+def normalize_attribute(value: str) -> set[str]:
+    """The words of an attribute value (NFKC, case-folded, ``colour``/``grey`` spelled US)."""
+    text = unicodedata.normalize("NFKC", value).casefold().replace("colour", "color")
+    words = set(re.findall(r"\w+", text))
+    return {"gray" if w == "grey" else w for w in words}
+
+
+def score_attributes(
+    predicted: Sequence[AttributedBox], truth: AttributeTruth, *, iou_threshold: float = 0.5
+) -> AttributeScore:
+    """Match boxes one-to-one (labels ignored), then count matched boxes whose attribute names
+    the known value (``"dark brown"`` names ``"brown"``)."""
+    detections = [p.detection for p in predicted]
+    known = [d for d, _value in truth.objects]
+    score = score_detections(detections, known, iou_threshold=iou_threshold, match_labels=False)
+    correct = 0
+    for p, t, _iou_value in score.matches:
+        value = predicted[p].attributes.get(truth.attribute, "")
+        correct += normalize_attribute(truth.objects[t][1]) <= normalize_attribute(value)
+    return AttributeScore(len(score.matches), len(predicted), len(known), correct)
+
+
+def truth_detections(expressions: Sequence[ReferringTruth]) -> list[Detection]:
+    """The referred boxes as detections labelled with their expressions (for drawing)."""
+    return [Detection(e.expression, e.box) for e in expressions]

@@ -1,0 +1,181 @@
+import json
+import warnings
+
+import cv2
+import pytest
+
+import helpers
+from helpers.events import (
+    EVENTS_PROMPT,
+    Event,
+    load_event_truth,
+    match_events,
+    parse_events,
+    parse_timestamp,
+    summarize_matches,
+    temporal_iou,
+)
+
+# The answer shape of the official video cookbook's event-localisation example.
+OFFICIAL = """{
+    "00:23.00 - 00:48.00": "trim the fat off a piece of beef.",
+    "00:56.00 - 01:28.00": "season the beef with salt and pepper."
+}"""
+
+
+def test_prompt_is_the_official_one():
+    assert "'mm:ss.ff' format" in EVENTS_PROMPT and "start and end timestamp" in EVENTS_PROMPT
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("00:23.00", 23.0),  # mm:ss.ff
+        ("01:02.50", 62.5),  # a minute and a fraction
+        ("1:02:03", 3723.0),  # hh:mm:ss
+        ("00:00:06.5", 6.5),  # hh:mm:ss.ff
+        ("0:07", 7.0),  # m:ss
+        ("00:23,5", 23.5),  # a decimal comma
+        (2.5, 2.5),  # plain seconds
+        ("2.5s", 2.5),  # with a unit
+        ("<2.5 seconds>", 2.5),  # Qwen3-VL's own timestamp text
+        ("8", 8.0),  # a number as text
+        ("abc", None),  # words
+        ("-1", None),  # negative
+        ("1:2:3:4", None),  # too many parts
+        ("1.5:20", None),  # a fraction before a colon
+        (None, None),  # missing
+        (True, None),  # not a time
+    ],
+)
+def test_parse_timestamp(value, expected):
+    assert parse_timestamp(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        # the official example's shape: time ranges as keys
+        (OFFICIAL, [(23, 48, "trim the fat off a piece of beef."), (56, 88, "season the beef with salt and pepper.")]),
+        # a fenced list with start/end keys, seconds with units
+        (
+            '```json\n[{"start_time": "00:02.00", "end_time": "00:08.00", "event": "red ball"}, {"start": 0, "end": "6.5s", "description": "blue square"}]\n```',
+            [(2, 8, "red ball"), (0, 6.5, "blue square")],
+        ),
+        # an "events" list in prose, a range string and a single time (an instant)
+        (
+            'Here you go: {"events": [{"timestamp": "00:00:00 - 00:00:06.5", "event": "square"}, {"time": "00:02.00", "event": "ball enters"}]} Enjoy.',
+            [(0, 6.5, "square"), (2, 2, "ball enters")],
+        ),
+        # end before start: swapped
+        ('[{"start_time": "00:08.00", "end_time": "00:02.00", "event": "x"}]', [(2, 8, "x")]),
+        # cut off in the official shape: the last range dropped
+        ('{"00:02.00 - 00:08.00": "red ball", "00:00.00 - 00:0', [(2, 8, "red ball")]),
+        # cut off in a list; a malformed entry skipped
+        (
+            '[{"start_time": "00:02.00", "end_time": "00:08.00", "event": "a"}, {"start_time": "xx", "event": "b"}, {"start_time": "00:0',
+            [(2, 8, "a")],
+        ),
+        # no JSON: lines of "start - end: description"
+        ("00:02.00 - 00:08.00: a red ball rolls in\n0:00 to 0:06.5 - the square", [(2, 8, "a red ball rolls in"), (0, 6.5, "the square")]),
+        # a thinking block first
+        ('<think>maybe 1 - 2?</think>{"00:01.5 - 00:03": "x"}', [(1.5, 3, "x")]),
+        # an empty list: no events
+        ("[]", []),
+    ],
+)  # fmt: skip
+def test_parse_events(answer, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = parse_events(answer)
+    assert [(e.start, e.end, e.description) for e in found] == [
+        (float(s), float(e), d) for s, e, d in expected
+    ]
+
+
+@pytest.mark.parametrize("answer", ["I do not know.", "", '{"foo": "bar"}', "```json\n```"])
+def test_events_garbage_warns_and_returns_empty(answer):
+    with pytest.warns(UserWarning, match="no events"):
+        assert parse_events(answer) == []
+
+
+def test_events_warnings_name_the_problem():
+    with pytest.warns(UserWarning, match="malformed event"):
+        parse_events('[{"start": "soon", "event": "x"}, {"start": 1, "end": 2, "event": "y"}]')
+    with pytest.warns(UserWarning, match="cut off"):
+        parse_events('{"00:02.00 - 00:08.00": "red ball", "00:00.00 - 00:0')
+
+
+def test_temporal_iou():
+    assert temporal_iou(Event(0, 4), Event(2, 6)) == pytest.approx(2 / 6)  # half overlap
+    assert temporal_iou(Event(0, 2), Event(2, 4)) == 0.0  # touching
+    assert temporal_iou(Event(1, 1), Event(1, 1)) == 0.0  # two instants: no length
+    assert temporal_iou(Event(0, 8), Event(2, 8)) == pytest.approx(0.75)  # one inside the other
+
+
+def test_match_and_summary():
+    truth = {"square": Event(0.0, 6.5), "ball": Event(2.0, 8.0)}
+    predicted = [Event(7.0, 8.0, "x"), Event(2.0, 7.0, "ball"), Event(0.0, 6.0, "square")]
+    matches = match_events(predicted, truth)
+    assert [m.name for m in matches] == ["square", "ball"]  # the truth's order
+    assert [m.predicted.description for m in matches] == ["square", "ball"]  # best overlap wins
+    rows = [m.as_row() for m in matches]
+    assert rows[0]["start_error_s"] == 0.0 and rows[0]["end_error_s"] == 0.5
+    assert rows[1]["tiou"] == pytest.approx(5 / 6, abs=1e-3)
+    summary = summarize_matches(matches)
+    assert summary["matched"] == 2 and summary["mean_end_error_s"] == 0.75
+    assert summary["mean_tiou"] == pytest.approx((6 / 6.5 + 5 / 6) / 2, abs=1e-3)
+    # Nothing predicted, or nothing overlapping: every known event scores 0 and has no error.
+    for predicted in ([], [Event(9.0, 10.0)]):
+        none = summarize_matches(match_events(predicted, truth))
+        assert none == {
+            "mean_tiou": 0.0,
+            "mean_start_error_s": None,
+            "mean_end_error_s": None,
+            "matched": 0,
+            "expected": 2,
+        }
+    # One prediction cannot serve two known events.
+    both = match_events([Event(0.0, 8.0)], truth)
+    assert sum(m.predicted is not None for m in both) == 1
+
+
+def test_event_truth_matches_the_video():
+    """Every interval in events.json is checked against the committed clip's decoded frames."""
+    path = helpers.INPUT_DIR / "events.json"
+    truth = load_event_truth(path)
+    meta = json.loads(path.read_text())
+    assert set(truth) == {"blue_square_visible", "red_ball_visible"}
+    capture = cv2.VideoCapture(str(helpers.INPUT_DIR / "events.mp4"))
+    seen = {"red_ball_visible": [], "blue_square_visible": []}
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        b, g, r = (frame[..., c].astype(int) for c in range(3))
+        t = index / meta["fps"]
+        if ((r > 150) & (g < 90) & (b < 90)).sum() > 100:
+            seen["red_ball_visible"].append(t)
+        if ((b > 150) & (g < 90) & (r < 90)).sum() > 100:
+            seen["blue_square_visible"].append(t)
+        index += 1
+    capture.release()
+    assert index == round(meta["seconds"] * meta["fps"])
+    step = 1 / meta["fps"]
+    for name, times in seen.items():
+        event = truth[name]
+        # On screen from the first frame at or after start to the last frame before end.
+        assert times[0] == pytest.approx(event.start), name
+        assert times[-1] == pytest.approx(event.end - step), name
+        assert len(times) == round((event.end - event.start) * meta["fps"]), name
+    # The instants of the questions agree with the intervals.
+    assert meta["events"]["red_ball_enters"] == truth["red_ball_visible"].start
+    assert meta["events"]["blue_square_leaves"] == truth["blue_square_visible"].end
+
+
+def test_load_event_truth_errors_name_the_file(tmp_path):
+    old = tmp_path / "events.json"
+    old.write_text(json.dumps({"events": {"a": 1.0}}))
+    with pytest.raises(helpers.InputError, match=r"events\.json.*make_events_video"):
+        load_event_truth(old)
