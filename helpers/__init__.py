@@ -56,6 +56,7 @@ from .referring import (
     score_referring,
 )
 from .remote import RemoteModel, connect, remote_url
+from .report import record_results
 from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
 from .scoring import (
     DetectionScore,
@@ -143,6 +144,7 @@ __all__ = [
     "parse_timestamp",
     "prepare_inputs",
     "preview_html",
+    "record_results",
     "referring_prompt",
     "remote_url",
     "render_html",

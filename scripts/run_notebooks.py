@@ -1,11 +1,19 @@
-"""Execute every notebook headless; executed copies go to outputs/notebooks/.
+"""Execute every notebook headless, then write the report card.
+
+Executed copies go to outputs/notebooks/; each notebook records its scores in outputs/results/;
+outputs/report.md and outputs/report.json gather them with the model, device, dtype, library
+versions, date and time per notebook. A failed notebook is reported as failed. When the model
+cannot be loaded the remaining notebooks are skipped (they would fail the same way); with
+--fail-fast any failure stops the run. The report is written either way.
 
 The model comes from $QWEN_VL_MODEL (default: the real Qwen/Qwen3-VL-4B-Instruct; ``tiny`` runs
-offline). Usage: python scripts/run_notebooks.py [NOTEBOOK ...]
+offline). Usage: python scripts/run_notebooks.py [--fail-fast] [--report-only] [--out DIR] [NOTEBOOK ...]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,9 +24,23 @@ from nbclient.exceptions import CellExecutionError
 from tqdm.auto import tqdm
 
 import helpers
+from helpers import report
 
 NOTEBOOK_DIR = helpers.REPO_ROOT / "notebooks"
 TIMEOUT_S = 3600  # per cell: the sketch-to-HTML answer can take minutes on a small GPU
+#: Errors that mean the model itself cannot be had (offline, wrong id, no access, no server):
+#: every notebook loads the same model, so the rest would fail the same way.
+MODEL_ERRORS = ("ModelLoadError", "RemoteError")
+
+
+def _reason(exc: Exception) -> str:
+    """The error's last line (``ModelLoadError: ...``), not the whole traceback."""
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", None)
+    if evalue is not None:
+        return f"{ename}: {evalue}".strip()
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else repr(exc)
 
 
 def _failed_loading(nb: nbformat.NotebookNode) -> bool:
@@ -29,11 +51,70 @@ def _failed_loading(nb: nbformat.NotebookNode) -> bool:
     return False
 
 
+def run_one(path: Path, out_dir: Path) -> tuple[report.NotebookRun, bool]:
+    """Execute one notebook, save the executed copy, and record how it went; also return
+    whether it failed because the model could not be loaded."""
+    report.clear_results(path.stem)
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    try:
+        NotebookClient(
+            nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
+        status, error, model_failed = "ok", None, False
+    except (CellExecutionError, RuntimeError, TimeoutError) as exc:
+        status, error = "failed", _reason(exc)
+        model_failed = _failed_loading(nb) or getattr(exc, "ename", "") in MODEL_ERRORS
+    finally:
+        nbformat.write(nb, out_dir / path.name)
+    run = report.NotebookRun(path.stem, status, round(time.perf_counter() - start, 1), error)
+    report.write_run(run)
+    return run, model_failed
+
+
+def write_report_card(notebooks: list[Path], model_id: str, out: Path) -> None:
+    expected = None
+    if not helpers.remote_url():
+        choice = helpers.choose_runtime(helpers.detect_caps())
+        expected = {
+            "model_id": model_id,
+            "device": choice.device,
+            "dtype": choice.dtype,
+            "attention": choice.attn_implementation,
+        }
+    card = report.build_report(
+        [p.stem for p in notebooks], model_id=model_id, expected_runtime=expected
+    )
+    md, js = report.write_report(card, out)
+    print(f"Report card: {md} and {js}")
+
+
 def main(argv: list[str]) -> int:
-    notebooks = [Path(a) for a in argv] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-    out_dir = helpers.OUTPUT_DIR / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: all in notebooks/")
+    parser.add_argument("--fail-fast", action="store_true", help="stop after the first failure")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the report from earlier runs only"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=helpers.OUTPUT_DIR, help="output folder (default: outputs/)"
+    )
+    args = parser.parse_args(argv)
+    # The notebooks' kernels inherit this: they record their results where the report reads.
+    os.environ[report.RESULTS_ENV_VAR] = str((args.out / "results").resolve())
+    chosen = [p.resolve() for p in args.notebooks] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    # Every cookbook notebook is in the report; one not run by this or an earlier call shows so.
+    listed = list(dict.fromkeys([*sorted(NOTEBOOK_DIR.glob("*.ipynb")), *chosen]))
     model_id = helpers.resolve_model_id()
+    if args.report_only:
+        write_report_card(listed, model_id, args.out)
+        return 0
+
+    out_dir = args.out / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not args.notebooks:  # a full run: no result of an earlier run may pass for this one's
+        for path in listed:
+            report.clear_results(path.stem)
     print(f"Model: {model_id}")
     caps = helpers.detect_caps()
     if (
@@ -45,35 +126,38 @@ def main(argv: list[str]) -> int:
             f"No GPU found: {model_id} will run on the CPU, which takes hours for these notebooks. "
             "QWEN_VL_MODEL=tiny runs them all offline in minutes (random answers)."
         )
-    failures = []
-    for index, path in enumerate(tqdm(notebooks, desc="notebooks")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        try:
-            NotebookClient(
-                nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
-            ).execute()
-            status = "ok"
-        except CellExecutionError as exc:
-            status = "FAILED"
-            failures.append((path.name, str(exc).splitlines()[-1] if str(exc) else repr(exc)))
-            if _failed_loading(nb):
-                # Every notebook loads the same model: the rest would fail the same way.
-                nbformat.write(nb, out_dir / path.name)
-                skipped = [p.name for p in notebooks[index + 1 :]]
-                print(
-                    f"\nStopped: the model {model_id!r} could not be loaded, so "
-                    f"{', '.join(skipped) or 'no other notebook'} would fail the same way.\n"
-                    f"{exc.ename}: {exc.evalue}",
-                    file=sys.stderr,
+    failures: list[report.NotebookRun] = []
+    try:
+        for index, path in enumerate(tqdm(chosen, desc="notebooks")):
+            run, model_failed = run_one(path, out_dir)
+            tqdm.write(
+                f"{run.status:6} {path.name} in {run.seconds:.1f} s -> {out_dir / path.name}"
+            )
+            if run.status == "ok":
+                continue
+            failures.append(run)
+            if model_failed or args.fail_fast:
+                why = (
+                    "the model could not be loaded"
+                    if model_failed
+                    else f"{path.stem} failed (--fail-fast)"
                 )
-                return 1
-        nbformat.write(nb, out_dir / path.name)
-        tqdm.write(
-            f"{status:6} {path.name} in {time.perf_counter() - start:.1f} s -> {out_dir / path.name}"
-        )
-    for name, reason in failures:
-        print(f"FAILED {name}: {reason}", file=sys.stderr)
+                skipped = chosen[index + 1 :]
+                for later in skipped:
+                    report.clear_results(later.stem)
+                    report.write_run(report.NotebookRun(later.stem, "skipped", None, why))
+                if model_failed:
+                    print(
+                        f"\nStopped: the model {model_id!r} could not be loaded, so "
+                        f"{', '.join(p.name for p in skipped) or 'no other notebook'} would fail "
+                        f"the same way.\n{run.error}",
+                        file=sys.stderr,
+                    )
+                break
+    finally:
+        write_report_card(listed, model_id, args.out)
+    for run in failures:
+        print(f"FAILED {run.notebook}: {run.error}", file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -1,0 +1,410 @@
+"""The report card: each notebook records its scores; the runner gathers them into one report.
+
+A notebook calls :func:`record_results` after each measurement; it merges one named section
+into ``outputs/results/<notebook>.json`` (written atomically, so an interrupted notebook keeps
+what it had measured). ``scripts/run_notebooks.py`` writes ``<notebook>.run.json`` (status and
+time) for each notebook it executes, then :func:`build_report` and :func:`write_report` turn
+both into ``outputs/report.md`` and ``outputs/report.json``: the model, device, dtype, library
+versions and date, every score, and the time per notebook; a failed notebook is shown as failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .files import write_atomic
+from .paths import OUTPUT_DIR
+
+LIBRARIES = (
+    "torch", "transformers", "accelerate", "qwen-vl-utils", "flash-attn", "torchcodec", "decord",
+    "supervision", "openai", "vllm",
+)  # fmt: skip
+RUN_SUFFIX = ".run.json"
+RESULTS_ENV_VAR = "QWEN_VL_RESULTS_DIR"
+
+
+def results_dir() -> Path:
+    """Where notebooks record and the runner reads.
+
+    Returns:
+        ``$QWEN_VL_RESULTS_DIR`` (the runner sets it for the notebooks it executes), else
+        ``outputs/results/``.
+
+    Example:
+        >>> results_dir().name
+        'results'
+    """
+    env = os.environ.get(RESULTS_ENV_VAR)
+    return Path(env) if env else OUTPUT_DIR / "results"
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for numpy scalars/arrays, pandas tables (list of rows), paths and dataclasses."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # pandas DataFrame
+        return value.to_dict(orient="records")
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalar
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf (pandas' empty cells) become null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def describe_model(model: Any, model_id: str | None = None) -> dict[str, str]:
+    """Model id, device, dtype and attention implementation of a loaded model (or server).
+
+    Args:
+        model: What :func:`helpers.load_model` returned first.
+        model_id: The id it was loaded by (default: the checkpoint's own name or path).
+
+    Returns:
+        ``model_id``, ``device``, ``dtype`` and ``attention`` as text.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> describe_model(SimpleNamespace(name="Qwen/Qwen3-VL-8B-Instruct", base_url="http://gpu:8000/v1"))["device"]
+        'server http://gpu:8000/v1'
+    """
+    if hasattr(model, "base_url"):  # a server connection
+        return {
+            "model_id": getattr(model, "name", model_id or ""),
+            "device": f"server {model.base_url}",
+            "dtype": "as served",
+            "attention": "as served",
+        }
+    config = getattr(model, "config", None)
+    return {
+        "model_id": model_id or str(getattr(config, "_name_or_path", "") or "unknown"),
+        "device": str(getattr(model, "device", "unknown")),
+        "dtype": str(getattr(model, "dtype", "unknown")).replace("torch.", ""),
+        "attention": str(getattr(config, "_attn_implementation", "unknown")),
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"ignored unreadable {path} ({exc})", stacklevel=3)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def record_results(
+    notebook: str,
+    section: str,
+    values: Any,
+    *,
+    model: Any = None,
+    model_id: str | None = None,
+    directory: str | os.PathLike | None = None,
+) -> Path:
+    """Merge ``values`` as ``section`` into ``outputs/results/<notebook>.json``; return its path.
+
+    Args:
+        notebook: the notebook's file stem, e.g. ``"02_object_detection"``.
+        section: a name for what was measured, e.g. ``"detection"``; recording it again replaces it.
+        values: numbers, dicts, lists of rows or a pandas DataFrame (stored as a list of rows).
+        model: the loaded model, to record its id, device, dtype and attention once.
+        model_id: the id it was loaded by (e.g. ``"tiny"``), recorded with ``model``.
+        directory: where to write instead of ``outputs/results/``.
+
+    Returns:
+        The results file's path.
+
+    Example:
+        >>> import json, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> path = record_results("02_object_detection", "detection", {"precision": 0.9}, directory=folder)
+        >>> json.loads(path.read_text())["sections"]
+        {'detection': {'precision': 0.9}}
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    path = folder / f"{notebook}.json"
+    data = _read_json(path) or {"notebook": notebook, "sections": {}}
+    data.setdefault("sections", {})
+    data["sections"][section] = _clean(json.loads(json.dumps(values, default=_jsonable)))
+    if model is not None:
+        data["runtime"] = describe_model(model, model_id)
+    data["updated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """How one notebook's run went.
+
+    Attributes:
+        notebook: The notebook's file stem.
+        status: ``"ok"``, ``"failed"`` or ``"skipped"``.
+        seconds: How long it ran.
+        error: The error's last line (or why it was skipped).
+        finished: When the run ended (ISO time, filled in by :func:`write_run`).
+    """
+
+    notebook: str
+    status: str
+    seconds: float | None = None
+    error: str | None = None
+    finished: str | None = None  # ISO time the run ended
+
+
+def write_run(run: NotebookRun, directory: str | os.PathLike | None = None) -> Path:
+    """Record a notebook's run (status, seconds, error, end time) beside its results.
+
+    Args:
+        run: How it went.
+        directory: Where to write instead of :func:`results_dir`.
+
+    Returns:
+        The run record's path (``<notebook>.run.json``).
+
+    Example:
+        >>> import tempfile
+        >>> write_run(NotebookRun("03_ocr", "failed", 12.5, "ValueError: boom"), tempfile.mkdtemp()).name
+        '03_ocr.run.json'
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    record = asdict(run)
+    record["finished"] = record["finished"] or dt.datetime.now(dt.timezone.utc).isoformat(
+        timespec="seconds"
+    )
+    return write_atomic(folder / f"{run.notebook}{RUN_SUFFIX}", json.dumps(record) + "\n")
+
+
+def clear_results(notebook: str, directory: str | os.PathLike | None = None) -> None:
+    """Remove a notebook's results and run record (before it runs again).
+
+    Args:
+        notebook: The notebook's file stem.
+        directory: Where they are instead of :func:`results_dir`.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> path = record_results("03_ocr", "cer", 0.1, directory=folder)
+        >>> clear_results("03_ocr", folder); path.exists()
+        False
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    for path in (folder / f"{notebook}.json", folder / f"{notebook}{RUN_SUFFIX}"):
+        path.unlink(missing_ok=True)
+
+
+def library_versions(names: Sequence[str] = LIBRARIES) -> dict[str, str]:
+    """Installed versions of the libraries that change results.
+
+    Args:
+        names: Distribution names to look up.
+
+    Returns:
+        ``python`` and each installed one's version (absent ones left out).
+
+    Example:
+        >>> "python" in library_versions(())
+        True
+    """
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def build_report(
+    notebooks: Sequence[str],
+    *,
+    model_id: str | None = None,
+    expected_runtime: dict[str, str] | None = None,
+    directory: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """The report as a dict: run facts, then each notebook's status, time and recorded sections.
+
+    A notebook without a run record is ``"not run"``; its results (from an earlier run) are not
+    reported. The device/dtype come from the first notebook that recorded its model, else from
+    ``expected_runtime`` (marked as expected, not observed).
+
+    Args:
+        notebooks: Notebook file stems, in report order.
+        model_id: The model the run used.
+        expected_runtime: Device/dtype/attention the hardware would get, if no notebook says.
+        directory: Where the results are instead of :func:`results_dir`.
+
+    Returns:
+        ``model_id``, ``runtime``, ``libraries``, ``date``, ``tiny_model`` and ``notebooks``.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_run(NotebookRun("01_describe_image", "ok", 3.2), folder)
+        >>> card = build_report(["01_describe_image", "02_object_detection"], model_id="tiny", directory=folder)
+        >>> [(n["notebook"], n["status"]) for n in card["notebooks"]]
+        [('01_describe_image', 'ok'), ('02_object_detection', 'not run')]
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    entries, runtime = [], None
+    for name in notebooks:
+        run = _read_json(folder / f"{name}{RUN_SUFFIX}")
+        results = _read_json(folder / f"{name}.json") if run else None
+        runtime = runtime or (results or {}).get("runtime")
+        entries.append(
+            {
+                "notebook": name,
+                "status": (run or {}).get("status", "not run"),
+                "seconds": (run or {}).get("seconds"),
+                "finished": (run or {}).get("finished"),
+                "error": (run or {}).get("error"),
+                "sections": (results or {}).get("sections", {}),
+            }
+        )
+    if runtime is None and expected_runtime is not None:
+        runtime = {**expected_runtime, "observed": False}
+    model = model_id or (runtime or {}).get("model_id") or "unknown"
+    return {
+        "model_id": model,
+        "runtime": runtime or {},
+        "libraries": library_versions(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "tiny_model": model == "tiny",
+        "notebooks": entries,
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return lines
+
+
+def _section(values: Any) -> list[str]:
+    if isinstance(values, list) and values and all(isinstance(v, dict) for v in values):
+        return _table(values)
+    if isinstance(values, dict) and all(not isinstance(v, (dict, list)) for v in values.values()):
+        return _table([values])
+    if isinstance(values, dict):
+        lines = []
+        for key, value in values.items():
+            lines += [f"*{key}*", "", *_section(value), ""]
+        return lines
+    return [_cell(values)]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: facts, a status/time table, then one section per notebook.
+
+    Args:
+        report: What :func:`build_report` returned.
+
+    Returns:
+        The Markdown text; lists of rows become tables.
+
+    Example:
+        >>> import tempfile
+        >>> card = build_report(["01_describe_image"], model_id="tiny", directory=tempfile.mkdtemp())
+        >>> render_markdown(card).splitlines()[0]
+        '# Report card: tiny'
+    """
+    runtime = report.get("runtime") or {}
+    observed = "" if runtime.get("observed", True) else " (expected; no notebook reported it)"
+    libraries = ", ".join(f"{k} {v}" for k, v in report["libraries"].items())
+    lines = [
+        f"# Report card: {report['model_id']}",
+        "",
+    ]
+    if report.get("tiny_model"):
+        lines += [
+            "**Tiny random test model:** answers are gibberish, so scores near zero are expected; "
+            "this report shows that every step ran, not how Qwen3-VL performs.",
+            "",
+        ]
+    lines += [
+        f"- model: `{report['model_id']}`",
+        f"- device: {runtime.get('device', 'unknown')}, dtype: {runtime.get('dtype', 'unknown')}, "
+        f"attention: {runtime.get('attention', 'unknown')}{observed}",
+        f"- libraries: {libraries}",
+        f"- date: {report['date']}",
+        "",
+        "| notebook | status | seconds | finished | error |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for entry in report["notebooks"]:
+        lines.append(
+            f"| {entry['notebook']} | {entry['status']} | {_cell(entry['seconds'])} | "
+            f"{_cell(entry.get('finished'))} | {_cell(entry['error'])} |"
+        )
+    for entry in report["notebooks"]:
+        lines += ["", f"## {entry['notebook']} ({entry['status']})", ""]
+        if not entry["sections"]:
+            lines.append("No scores recorded.")
+        for name, values in entry["sections"].items():
+            lines += [f"### {name}", "", *_section(values), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(
+    report: dict[str, Any], out_dir: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.json`` (atomically).
+
+    Args:
+        report: What :func:`build_report` returned.
+        out_dir: The folder (default ``outputs/``).
+
+    Returns:
+        The two paths.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> card = build_report([], model_id="tiny", directory=folder)
+        >>> [p.name for p in write_report(card, folder)]
+        ['report.md', 'report.json']
+    """
+    folder = Path(out_dir) if out_dir is not None else OUTPUT_DIR
+    md = write_atomic(folder / "report.md", render_markdown(report))
+    js = write_atomic(
+        folder / "report.json", json.dumps(report, ensure_ascii=False, indent=1) + "\n"
+    )
+    return md, js
