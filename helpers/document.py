@@ -4,14 +4,8 @@ Asked for ``qwenvl html``, the model writes the page as HTML whose elements carr
 ``data-bbox="x1 y1 x2 y2"`` (relative 0-1000, x first): headings, paragraphs, tables, list items,
 ``<div class="image">`` for pictures. Asked for ``qwenvl markdown``, it writes Markdown in which
 each table is preceded by ``<!-- Table (x1, y1, x2, y2) -->`` and each picture is replaced by
-``<!-- Image (x1, y1, x2, y2) -->``; text blocks carry no box in that format.
-
-Example::
-
-    import helpers
-    answer = '<html><body><h1 data-bbox="80 70 730 100">Review</h1></body></html>'
-    blocks = helpers.parse_document(answer)   # [Block(category='title', text='Review', ...)]
-    page_text(blocks)                        # 'Review'
+``<!-- Image (x1, y1, x2, y2) -->``; text blocks carry no box in that format. The answers are read into :class:`Block` s, drawn over
+the page, and scored against a page whose text and layout are known (``input/document/``).
 """
 
 from __future__ import annotations
@@ -61,10 +55,18 @@ _LATEX_TABLE = re.compile(r"\\begin\{(?:tabular|array|table)\}")
 
 @dataclass(frozen=True)
 class Block:
-    """One block of a parsed page: ``category``, its ``text`` and ``box`` (0-1000, x first) if any.
+    """One block of a parsed page.
 
-    ``tag`` is the element it came from (``"h1"``, ``"p"``, ``"table"``, ``"md:table"``...).
-    ``complete`` is ``False`` for a block the answer was cut off in.
+    Attributes:
+        category: One of :data:`Category` (``"title"``, ``"paragraph"``, ``"table"``...).
+        text: Its visible text; a table's rows on lines, cells separated by spaces.
+        box: ``(x1, y1, x2, y2)`` in the 0-1000 space, or ``None`` (Markdown text has no box).
+        tag: The element it came from (``"h1"``, ``"p"``, ``"md:table"``...).
+        complete: ``False`` for the block a cut-off answer stopped in.
+
+    Example:
+        >>> Block("title", "Review", (80, 70, 730, 100)).to_detection()
+        Detection(label='title', box=(80, 70, 730, 100))
     """
 
     category: str
@@ -74,13 +76,25 @@ class Block:
     complete: bool = True
 
     def to_detection(self) -> Detection | None:
-        """The block as a :class:`~helpers.detection.Detection` labelled with its category."""
+        """The block as a :class:`~helpers.detection.Detection` labelled with its category, or
+        ``None`` without a box."""
         return Detection(self.category, self.box) if self.box is not None else None
 
 
 @dataclass(frozen=True)
 class DocumentScore:
-    """Text and layout scores of one parsed page against its known blocks."""
+    """Text and layout scores of one parsed page against its known blocks.
+
+    Attributes:
+        cer: Character error rate of the page text (reading order) against the known text.
+        blocks_found: Blocks parsed from the answer.
+        blocks_expected: Blocks the page has (0 when only its text is known).
+        layout: Precision, recall and mean IoU of the boxed blocks (same category needed).
+
+    Example:
+        >>> DocumentScore(0.25, 5, 6, {"precision": 1.0}).as_row()
+        {'cer': 0.25, 'blocks_found': 5, 'blocks_expected': 6, 'layout_precision': 1.0}
+    """
 
     cer: float  # page text (reading order) against the known text
     blocks_found: int
@@ -88,6 +102,7 @@ class DocumentScore:
     layout: dict[str, float | int] = field(default_factory=dict)  # precision/recall/mean IoU
 
     def as_row(self) -> dict[str, Any]:
+        """One table row: CER, block counts and ``layout_*`` scores."""
         return {
             "cer": round(self.cer, 4),
             "blocks_found": self.blocks_found,
@@ -294,13 +309,28 @@ def _answer_body(text: str, tags: Sequence[str]) -> str:
 
 
 def parse_document_html(text: str) -> list[Block]:
-    """Blocks of a ``qwenvl html`` answer, in reading (document) order.
+    r"""Blocks of a ``qwenvl html`` answer, in reading (document) order.
 
     Tolerant of a fence (```html) or none, prose around the HTML, a ``<think>`` block, an answer
     cut off mid-element (the last block is kept with ``complete=False`` and a warning), end tags
-    that do not match (ignored) and malformed ``data-bbox`` values (the block keeps its text,
-    without a box, and a warning says how many). An answer with no HTML blocks gives ``[]`` and a
-    warning. Plain HTML without ``data-bbox`` gives blocks without boxes.
+    left out or not matching, and malformed ``data-bbox`` values (the block keeps its text,
+    without a box, and a warning says how many). Plain HTML without ``data-bbox`` gives blocks
+    without boxes. A list's items are blocks, a table is one block, ``<div class="image">`` a
+    figure; a paragraph starting "Figure 1" / "Table 2" is a caption.
+
+    Args:
+        text: The model's answer to :data:`DOC_HTML_PROMPT`.
+
+    Returns:
+        The blocks; ``[]`` (with a warning) when the answer holds no HTML blocks.
+
+    Example:
+        >>> answer = '```html\n<html><body><h1 data-bbox="80 70 730 100">Review</h1>\n'
+        >>> answer += '<p data-bbox="80 130 910 200">Output rose by 5 percent.</p></body></html>\n```'
+        >>> for block in parse_document_html(answer):
+        ...     print(block.category, block.box, block.text)
+        title (80.0, 70.0, 730.0, 100.0) Review
+        paragraph (80.0, 130.0, 910.0, 200.0) Output rose by 5 percent.
     """
     blocks, bad_boxes = _blocks_from_tree(_html_tree(_answer_body(text, ("html", "xml"))))
     if not blocks:
@@ -367,13 +397,25 @@ def _html_fragment_blocks(html: str) -> list[Block]:
 
 
 def parse_document_markdown(text: str) -> list[Block]:
-    """Blocks of a ``qwenvl markdown`` answer, in reading order.
+    r"""Blocks of a ``qwenvl markdown`` answer, in reading order.
 
     Headings, paragraphs, list items and tables (Markdown pipe tables, HTML tables or LaTeX
     ``tabular``) become blocks; ``<!-- Table (x1, y1, x2, y2) -->`` gives the next table its box
     and ``<!-- Image (...) -->`` is a figure block with that box. A placeholder with malformed
-    coordinates is skipped with a warning. An answer without any text or placeholder gives
-    ``[]`` and a warning. Parsed with markdown-it-py (CommonMark with tables).
+    coordinates is skipped with a warning. Parsed with markdown-it-py (CommonMark with tables).
+
+    Args:
+        text: The model's answer to :data:`DOC_MARKDOWN_PROMPT`.
+
+    Returns:
+        The blocks; ``[]`` (with a warning) when the answer has no text and no placeholder.
+
+    Example:
+        >>> answer = "# Review\n\n<!-- Table (80, 230, 920, 410) -->\n| Roof | April |\n|---|---|\n| School | 34 |"
+        >>> for block in parse_document_markdown(answer):
+        ...     print(block.category, block.box, repr(block.text))
+        title None 'Review'
+        table (80.0, 230.0, 920.0, 410.0) 'Roof April\nSchool 34'
     """
     from markdown_it import MarkdownIt
 
@@ -449,8 +491,25 @@ def parse_document_markdown(text: str) -> list[Block]:
 
 
 def parse_document(text: str, fmt: Literal["auto", "html", "markdown"] = "auto") -> list[Block]:
-    """Blocks of a document-parsing answer; ``fmt="auto"`` reads HTML when the answer holds
-    ``data-bbox`` or an ``<html>``/``<body>`` element, else Markdown."""
+    r"""Blocks of a document-parsing answer in either format.
+
+    Args:
+        text: The model's answer.
+        fmt: ``"html"``, ``"markdown"``, or ``"auto"``: HTML when the answer holds ``data-bbox``
+            or an ``<html>``/``<body>`` element, else Markdown.
+
+    Returns:
+        The blocks (see :func:`parse_document_html` and :func:`parse_document_markdown`).
+
+    Raises:
+        ValueError: ``fmt`` is none of the three.
+
+    Example:
+        >>> [b.category for b in parse_document('<p data-bbox="1 2 3 4">Hi</p>')]
+        ['paragraph']
+        >>> [b.category for b in parse_document("## Notes\n\n- one")]
+        ['heading', 'list_item']
+    """
     if fmt == "auto":
         looks_html = re.search(r"data-bbox|<html[\s>]|<body[\s>]", text, re.IGNORECASE)
         fmt = "html" if looks_html else "markdown"
@@ -465,19 +524,51 @@ def parse_document(text: str, fmt: Literal["auto", "html", "markdown"] = "auto")
 
 
 def page_text(blocks: Sequence[Block]) -> str:
-    """The page's text in block order, one block per line; figures (pictures) left out."""
+    r"""The page's text in block order, one block per line.
+
+    Args:
+        blocks: Parsed (or known) blocks.
+
+    Returns:
+        Their text joined by newlines; figures are left out (their text describes a picture, it
+        is not printed on the page).
+
+    Example:
+        >>> page_text([Block("title", "T"), Block("figure", "a bar chart"), Block("caption", "C")])
+        'T\nC'
+    """
     return "\n".join(b.text for b in blocks if b.text and b.category not in NON_TEXT_CATEGORIES)
 
 
 def draw_blocks(image: Image.Image | np.ndarray, blocks: Sequence[Block]) -> Image.Image:
-    """A new image with every boxed block drawn and labelled with its category."""
+    """A new image with every boxed block drawn and labelled with its category.
+
+    Args:
+        image: The page (not changed).
+        blocks: Blocks; those without a box are not drawn.
+
+    Returns:
+        A copy of the page with the boxes, one colour per category.
+
+    Example:
+        >>> page = Image.new("RGB", (200, 100), "white")
+        >>> draw_blocks(page, [Block("title", "T", (100, 100, 500, 500))]).size
+        (200, 100)
+    """
     detections = [d for d in (b.to_detection() for b in blocks) if d is not None]
     return draw_detections(image, detections)
 
 
 @dataclass(frozen=True)
 class DocumentTruth:
-    """A page with known blocks (``input/document/page.json``)."""
+    """A page with known blocks (``input/document/page.json``).
+
+    Attributes:
+        image: The page image's path.
+        size_wh: Its size in pixels.
+        blocks: The known blocks, boxes in the 0-1000 space.
+        text: The known text in reading order (``page.txt``).
+    """
 
     image: Path
     size_wh: tuple[int, int]
@@ -486,7 +577,24 @@ class DocumentTruth:
 
 
 def load_document_truth(path: str | os.PathLike) -> DocumentTruth:
-    """The known blocks and text of a generated page from its ``page.json`` (and ``page.txt``)."""
+    """The known blocks and text of a generated page.
+
+    Args:
+        path: Its ``page.json`` (``page.txt`` beside it holds the text).
+
+    Returns:
+        The page's truth.
+
+    Raises:
+        InputError: The file is missing or not a page truth file; the message says how to
+            regenerate it.
+
+    Example:
+        >>> import helpers
+        >>> truth = load_document_truth(helpers.INPUT_DIR / "document" / "page.json")
+        >>> truth.size_wh, [b.category for b in truth.blocks][:3]
+        ((850, 1100), ['title', 'paragraph', 'table'])
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -509,8 +617,23 @@ def load_document_truth(path: str | os.PathLike) -> DocumentTruth:
 def score_document(
     blocks: Sequence[Block], truth: DocumentTruth | str, *, iou_threshold: float = 0.5
 ) -> DocumentScore:
-    """CER of the page text against the known text and, where the truth has boxes, layout
-    precision/recall/mean IoU (a predicted block matches a known one of the same category)."""
+    """Score parsed blocks against a page's truth: text by CER, layout by matched boxes.
+
+    Args:
+        blocks: The parsed blocks.
+        truth: The page's truth, or only its known text (then no layout is scored).
+        iou_threshold: The IoU a box needs to match a known block of the same category.
+
+    Returns:
+        The CER of :func:`page_text` against the known text, block counts, and layout precision,
+        recall and mean IoU.
+
+    Example:
+        >>> score = score_document([Block("title", "Reveiw", (0, 0, 500, 100))],
+        ...                        "Review")
+        >>> round(score.cer, 3), score.layout
+        (0.333, {})
+    """
     if isinstance(truth, str):
         return DocumentScore(cer(page_text(blocks), truth), len(blocks), 0)
     predicted = [d for d in (b.to_detection() for b in blocks) if d is not None]

@@ -3,14 +3,8 @@
 The prompt is the official one: events with start and end as ``mm:ss.ff`` in JSON. Models answer
 in several shapes, all read here: ``{"00:02.00 - 00:08.00": "a red ball rolls in"}`` (the
 official example's shape), ``[{"start_time": "00:02.00", "end_time": "00:08.00", "event": ...}]``,
-plain seconds (``2.0``, ``"2 s"``) and ``hh:mm:ss``.
-
-Example::
-
-    from helpers.events import parse_events, parse_timestamp
-    parse_timestamp("01:02.50")                  # 62.5
-    parse_events('{"00:02.00 - 00:08.00": "a red ball rolls in"}')
-    # [Event(start=2.0, end=8.0, description='a red ball rolls in')]
+plain seconds (``2.0``, ``"2 s"``) and ``hh:mm:ss``. Predictions are matched to the known
+intervals of ``input/events.json`` and scored by temporal IoU and start/end error in seconds.
 """
 
 from __future__ import annotations
@@ -47,7 +41,12 @@ _LINE = re.compile(rf"^\W*({_TIME})\s*(?:-|–|—|~|\bto\b)\s*({_TIME})\W*\s*(.
 
 @dataclass(frozen=True)
 class Event:
-    """One event: ``start`` and ``end`` in seconds (``end >= start``) and what happens."""
+    """One event: ``start`` and ``end`` in seconds (``end >= start``) and what happens.
+
+    Example:
+        >>> Event(2.0, 8.0, "a red ball rolls in").end
+        8.0
+    """
 
     start: float
     end: float
@@ -56,7 +55,13 @@ class Event:
 
 @dataclass(frozen=True)
 class EventMatch:
-    """One known event and the predicted event matched to it (``None`` when none overlapped)."""
+    """One known event and the predicted event matched to it (``None`` when none overlapped).
+
+    Example:
+        >>> match = EventMatch("ball", Event(2.0, 8.0), Event(2.5, 8.0))
+        >>> match.start_error, match.end_error, round(match.tiou, 3)
+        (0.5, 0.0, 0.917)
+    """
 
     name: str
     truth: Event
@@ -64,17 +69,22 @@ class EventMatch:
 
     @property
     def tiou(self) -> float:
+        """Temporal IoU with the known interval; 0.0 when nothing was matched."""
         return temporal_iou(self.predicted, self.truth) if self.predicted else 0.0
 
     @property
     def start_error(self) -> float | None:
+        """Seconds between predicted and known start; ``None`` when nothing was matched."""
         return abs(self.predicted.start - self.truth.start) if self.predicted else None
 
     @property
     def end_error(self) -> float | None:
+        """Seconds between predicted and known end; ``None`` when nothing was matched."""
         return abs(self.predicted.end - self.truth.end) if self.predicted else None
 
     def as_row(self) -> dict[str, Any]:
+        """One table row: the event, both intervals, the errors and the temporal IoU."""
+
         def r(v: float | None) -> float | None:
             return None if v is None else round(v, 2)
 
@@ -91,9 +101,24 @@ class EventMatch:
 
 
 def parse_timestamp(value: Any) -> float | None:
-    """Seconds from ``mm:ss.ff``, ``hh:mm:ss(.ff)``, ``m:ss``, a number, ``"2.5s"`` or
-    ``"<2.5 seconds>"``; ``None`` if unreadable or negative. ``ff`` is read as a decimal fraction
-    of a second (``00:23.50`` is 23.5 s)."""
+    """Seconds from a time as models write it.
+
+    Reads ``mm:ss.ff``, ``hh:mm:ss(.ff)``, ``m:ss``, a number, ``"2.5s"`` and ``"<2.5 seconds>"``
+    (Qwen3-VL's own timestamp text). ``ff`` is a decimal fraction of a second (``00:23.50`` is
+    23.5 s); a decimal comma is accepted.
+
+    Args:
+        value: The time as written, or a JSON number.
+
+    Returns:
+        Seconds, or ``None`` when unreadable or negative.
+
+    Example:
+        >>> parse_timestamp("00:23.00"), parse_timestamp("01:02.50"), parse_timestamp("1:02:03")
+        (23.0, 62.5, 3723.0)
+        >>> parse_timestamp("<2.5 seconds>"), parse_timestamp("soon")
+        (2.5, None)
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -202,9 +227,21 @@ def parse_events(text: str) -> list[Event]:
     Reads the shapes models write (see the module docstring): fenced or bare JSON, prose around
     it, a ``<think>`` block, ``{"events": [...]}``, and as a last resort lines of
     ``start - end: description`` without JSON. An answer cut off inside the JSON keeps its
-    complete events and drops the one it stopped in. Entries without a readable start are skipped
-    with a warning; one time and no end gives an instant (end = start). Nothing readable gives
-    ``[]`` and a warning.
+    complete events and drops the one it stopped in. Entries without a readable time are skipped
+    with a warning; one time and no end gives an instant (end = start); an end before the start
+    is swapped.
+
+    Args:
+        text: The model's answer to :data:`EVENTS_PROMPT`.
+
+    Returns:
+        The events; ``[]`` (with a warning) when nothing readable was found.
+
+    Example:
+        >>> parse_events('{"00:02.00 - 00:08.00": "a red ball rolls in"}')
+        [Event(start=2.0, end=8.0, description='a red ball rolls in')]
+        >>> parse_events('[{"start_time": "0:00", "end_time": "6.5s", "event": "a blue square"}]')
+        [Event(start=0.0, end=6.5, description='a blue square')]
     """
     answer = visible_answer(text)
     entries = parse_entries(answer)
@@ -232,14 +269,42 @@ def parse_events(text: str) -> list[Event]:
 
 
 def temporal_iou(a: Event, b: Event) -> float:
-    """Overlap / union of two time intervals; 0 when they do not overlap (or have no length)."""
+    """Temporal IoU: overlap / union of two time intervals.
+
+    Args:
+        a: One interval.
+        b: The other.
+
+    Returns:
+        From 0 (no overlap, or no length) to 1 (the same interval).
+
+    Example:
+        >>> temporal_iou(Event(0, 4), Event(2, 6)), temporal_iou(Event(0, 2), Event(2, 4))
+        (0.3333333333333333, 0.0)
+    """
     overlap = max(0.0, min(a.end, b.end) - max(a.start, b.start))
     union = max(a.end, b.end) - min(a.start, b.start)
     return overlap / union if union > 0 else 0.0
 
 
 def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
-    """The known intervals of ``events.json`` (``scripts/make_events_video.py``), by name."""
+    """The known intervals of an ``events.json`` written by ``scripts/make_events_video.py``.
+
+    Args:
+        path: The ``events.json`` path.
+
+    Returns:
+        Interval name -> :class:`Event`, in the file's order.
+
+    Raises:
+        InputError: The file is missing or has no intervals; the message says how to regenerate.
+
+    Example:
+        >>> import helpers
+        >>> truth = load_event_truth(helpers.INPUT_DIR / "events.json")
+        >>> truth["red_ball_visible"].start, truth["blue_square_visible"].end
+        (2.0, 6.5)
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -255,8 +320,21 @@ def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
 
 
 def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[EventMatch]:
-    """Pair each known event with at most one predicted event, highest temporal IoU first
-    (pairs must overlap); one row per known event, in the truth's order."""
+    """Pair each known event with at most one predicted event, highest temporal IoU first.
+
+    Args:
+        predicted: The model's events.
+        truth: Known events by name (see :func:`load_event_truth`).
+
+    Returns:
+        One match per known event, in the truth's order; pairs must overlap, so a known event
+        without an overlapping prediction is matched to ``None``.
+
+    Example:
+        >>> truth = {"square": Event(0.0, 6.5), "ball": Event(2.0, 8.0)}
+        >>> [m.predicted for m in match_events([Event(2.0, 7.0, "ball")], truth)]
+        [None, Event(start=2.0, end=7.0, description='ball')]
+    """
     pairs = sorted(
         (
             (temporal_iou(p, t), i, name)
@@ -281,8 +359,21 @@ def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[Ev
 
 
 def summarize_matches(matches: Sequence[EventMatch]) -> dict[str, float | int | None]:
-    """Mean temporal IoU over known events (unmatched count 0), mean start/end errors over the
-    matched ones, and how many were matched."""
+    """Summary scores of :func:`match_events`.
+
+    Args:
+        matches: One match per known event.
+
+    Returns:
+        ``mean_tiou`` over known events (unmatched ones count 0), ``mean_start_error_s`` and
+        ``mean_end_error_s`` over matched ones (``None`` when none matched), ``matched`` and
+        ``expected`` counts.
+
+    Example:
+        >>> truth = {"square": Event(0.0, 6.5), "ball": Event(2.0, 8.0)}
+        >>> summarize_matches(match_events([Event(2.0, 7.0, "ball")], truth))
+        {'mean_tiou': 0.417, 'mean_start_error_s': 0.0, 'mean_end_error_s': 1.0, 'matched': 1, 'expected': 2}
+    """
     found = [m for m in matches if m.predicted is not None]
 
     def mean(values: list[float]) -> float | None:

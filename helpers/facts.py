@@ -3,14 +3,8 @@
 The prompt follows the official key-information-extraction shape (``Extract the key-value
 information in the format:{...}``). Scores compare after normalising: amounts as numbers
 (``"$36.85"``, ``"36,85 €"`` and ``36.85`` are equal), dates as ISO ``YYYY-MM-DD``, names by
-Unicode-normalised, case-folded text.
-
-Example::
-
-    from helpers.facts import parse_receipt_facts, score_receipt_facts
-    facts = parse_receipt_facts('{"store": "City Bakery", "date": "2026-11-01", "total": "$36.85"}')
-    facts.total                                  # '$36.85'
-    normalize_amount(facts.total)                # Decimal('36.85')
+Unicode-normalised, case-folded text. The known facts of the generated receipts are in
+``input/receipts/manifest.json`` (``facts``), written by ``scripts/make_receipts.py``.
 """
 
 from __future__ import annotations
@@ -55,7 +49,7 @@ _ITEM_PRICE = ("price", "amount", "cost", "total", "item_price")
 
 @dataclass(frozen=True)
 class Item:
-    """One receipt line: ``name`` and ``price`` as written."""
+    """One receipt line: ``name`` and ``price`` as written (the price as text)."""
 
     name: str
     price: str
@@ -63,7 +57,18 @@ class Item:
 
 @dataclass(frozen=True)
 class ReceiptFacts:
-    """Key facts as written by the model (or the generator); ``None`` where a field is missing."""
+    """Key facts as written by the model (or the generator).
+
+    Attributes:
+        store: The shop's name, or ``None`` when missing.
+        date: The date as written, or ``None``.
+        total: The total as written, or ``None``.
+        items: The lines bought, each a name with a price.
+
+    Example:
+        >>> ReceiptFacts("CITY BAKERY", total="36.85").is_empty(), ReceiptFacts().is_empty()
+        (False, True)
+    """
 
     store: str | None = None
     date: str | None = None
@@ -71,12 +76,27 @@ class ReceiptFacts:
     items: tuple[Item, ...] = ()
 
     def is_empty(self) -> bool:
+        """Whether no field was found at all (what a garbage answer gives)."""
         return self.store is None and self.date is None and self.total is None and not self.items
 
 
 @dataclass(frozen=True)
 class FactsScore:
-    """Per-field exact match (after normalising) and item precision/recall."""
+    """Per-field exact match (after normalising) and item precision/recall.
+
+    Attributes:
+        store: Whether the store's name matched.
+        date: Whether the date matched.
+        total: Whether the total matched.
+        items_matched: Items whose name and price both matched (each known item once).
+        items_predicted: Items the model wrote.
+        items_expected: Items the receipt has.
+
+    Example:
+        >>> score = FactsScore(True, False, True, 2, 3, 4)
+        >>> round(score.field_accuracy, 3), round(score.items_precision, 3), score.items_recall
+        (0.667, 0.667, 0.5)
+    """
 
     store: bool
     date: bool
@@ -92,18 +112,22 @@ class FactsScore:
 
     @property
     def items_precision(self) -> float:
+        """Share of the model's items that are right; 0.0 when it wrote none."""
         return self.items_matched / self.items_predicted if self.items_predicted else 0.0
 
     @property
     def items_recall(self) -> float:
+        """Share of the receipt's items found; 0.0 when it has none."""
         return self.items_matched / self.items_expected if self.items_expected else 0.0
 
     @property
     def items_f1(self) -> float:
+        """Harmonic mean of item precision and recall."""
         p, r = self.items_precision, self.items_recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_row(self) -> dict[str, Any]:
+        """One table row: 1/0 per field, field accuracy and item scores (3 decimals)."""
         return {
             "store": int(self.store),
             "date": int(self.date),
@@ -119,17 +143,40 @@ class FactsScore:
 
 
 def normalize_name(value: Any) -> str:
-    """NFKC, case-folded, whitespace collapsed, surrounding punctuation stripped."""
+    """A name for comparing: NFKC, case-folded, whitespace collapsed, end punctuation stripped.
+
+    Args:
+        value: A name as written.
+
+    Returns:
+        The normalised text.
+
+    Example:
+        >>> normalize_name("  City   Bakery. "), normalize_name("ＣＡＦＥ")
+        ('city bakery', 'cafe')
+    """
     text = unicodedata.normalize("NFKC", str(value)).casefold()
     return re.sub(r"\s+", " ", text).strip(" .,:;!?'\"-")
 
 
 def normalize_amount(value: Any) -> Decimal | None:
-    """An amount as a number with two decimals, or ``None``.
+    """An amount as a number with two decimals.
 
     Currency signs and words are ignored; ``"1,234.50"``, ``"1 234,50"``, ``"36,85"`` and
     ``36.85`` are read the usual way (the last ``,`` or ``.`` followed by one or two digits is the
-    decimal mark).
+    decimal mark; other separators group thousands).
+
+    Args:
+        value: An amount as written, or a JSON number.
+
+    Returns:
+        The amount, or ``None`` when there is no number in it.
+
+    Example:
+        >>> normalize_amount("$36.85"), normalize_amount("36,85 €"), normalize_amount(36.85)
+        (Decimal('36.85'), Decimal('36.85'), Decimal('36.85'))
+        >>> normalize_amount("1 234,5"), normalize_amount("free")
+        (Decimal('1234.50'), None)
     """
     if value is None or isinstance(value, bool):
         return None
@@ -153,9 +200,24 @@ def normalize_amount(value: Any) -> Decimal | None:
 
 
 def normalize_date(value: Any) -> str | None:
-    """A date as ISO ``YYYY-MM-DD``, or ``None``. Year-first forms (``2026-11-01``,
-    ``2026/11/01``, ``2026年11月1日``) are read directly; others with python-dateutil, day first
-    (``01/11/2026`` is 1 November). A time after the date is ignored."""
+    """A date as ISO ``YYYY-MM-DD``.
+
+    Year-first forms (``2026-11-01``, ``2026/11/01``, ``2026年11月1日``) are read directly;
+    others with python-dateutil, day first (``01/11/2026`` is 1 November). A time after the date
+    is ignored; text without a year is not a date here.
+
+    Args:
+        value: A date as written.
+
+    Returns:
+        The ISO date, or ``None`` when it cannot be read.
+
+    Example:
+        >>> normalize_date("2026-11-01 08:47"), normalize_date("01.11.2026"), normalize_date("Nov 1, 2026")
+        ('2026-11-01', '2026-11-01', '2026-11-01')
+        >>> normalize_date("08:47") is None
+        True
+    """
     if value is None:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip()
@@ -203,13 +265,25 @@ def _item(value: Any) -> Item | None:
 
 
 def parse_receipt_facts(text: str) -> ReceiptFacts:
-    """The key facts of a model answer: the first JSON object with a store, date, total or items.
+    r"""The key facts of a model answer: the first JSON object with a store, date, total or items.
 
     Tolerant like :func:`helpers.parse_detections`: fenced or bare JSON, prose around it, Python
     quotes, a ``<think>`` block, field-name variants (``shop``, ``total_amount``...). An answer cut
     off inside the object keeps its complete fields; its last item, possibly incomplete, is
-    dropped. Items that are not a name with a price are skipped with a warning. No such JSON
-    gives empty facts (every field ``None``, no items) and a warning.
+    dropped. Items that are not a name with a price are skipped with a warning.
+
+    Args:
+        text: The model's answer to :data:`KEY_FACTS_PROMPT`.
+
+    Returns:
+        The facts as written; empty facts (every field ``None``, no items, with a warning) when
+        the answer holds no such JSON.
+
+    Example:
+        >>> answer = 'Sure:\n```json\n{"shop": "City Bakery", "date": "2026-11-01", "total": "$36.85",'
+        >>> answer += ' "items": [{"name": "Muffin", "price": "5.06"}]}\n```'
+        >>> parse_receipt_facts(answer)
+        ReceiptFacts(store='City Bakery', date='2026-11-01', total='$36.85', items=(Item(name='Muffin', price='5.06'),))
     """
     complete = [e for e in parse_entries(text) if isinstance(e, dict)]
     cut_off = False
@@ -252,7 +326,7 @@ def parse_receipt_facts(text: str) -> ReceiptFacts:
 
 @dataclass(frozen=True)
 class ReceiptTruth:
-    """One generated receipt: image path, condition, language and its key facts."""
+    """One generated receipt: image path, reading condition, language and its key facts."""
 
     image: Path
     condition: str
@@ -261,7 +335,23 @@ class ReceiptTruth:
 
 
 def load_receipt_truth(manifest: str | os.PathLike) -> list[ReceiptTruth]:
-    """Every receipt of a ``manifest.json`` written by ``scripts/make_receipts.py``."""
+    """Every receipt of a manifest written by ``scripts/make_receipts.py``, with its key facts.
+
+    Args:
+        manifest: The ``manifest.json`` path.
+
+    Returns:
+        One entry per receipt, in the manifest's order.
+
+    Raises:
+        InputError: The file is missing, or has no key facts; the message says how to regenerate.
+
+    Example:
+        >>> import helpers
+        >>> first = load_receipt_truth(helpers.INPUT_DIR / "receipts" / "manifest.json")[0]
+        >>> first.condition, first.facts.store, first.facts.total
+        ('clean', 'CITY BAKERY', '36.85')
+    """
     path = Path(manifest)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -294,8 +384,27 @@ def _item_key(item: Item) -> tuple[str, Decimal | None]:
 
 
 def score_receipt_facts(predicted: ReceiptFacts, truth: ReceiptFacts) -> FactsScore:
-    """Field-by-field exact match after normalising (store by name, date as ISO, total as a
-    number); items match when name and price both match (each known item counted once)."""
+    """Score facts field by field: exact match after normalising.
+
+    The store is compared by :func:`normalize_name`, the date by :func:`normalize_date`, the total
+    by :func:`normalize_amount`; an unreadable value never matches. Items match when name and
+    price both match, each known item counted once.
+
+    Args:
+        predicted: The model's facts.
+        truth: The known facts.
+
+    Returns:
+        Per-field matches and item counts.
+
+    Example:
+        >>> truth = ReceiptFacts("CITY BAKERY", "2026-11-01", "36.85", (Item("Muffin", "5.06"),))
+        >>> model = ReceiptFacts("City Bakery", "01/11/2026", "$36.85", (Item("muffin", "5.60"),))
+        >>> score_receipt_facts(model, truth).as_row()["field_accuracy"]
+        1.0
+        >>> score_receipt_facts(model, truth).items_matched
+        0
+    """
 
     def same(value: str | None, expected: str | None, normalize: Any) -> bool:
         return (

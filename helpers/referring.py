@@ -4,15 +4,6 @@ Prompts follow the official 2D-grounding shapes: ``Locate the top right brown ca
 bbox coordinates using JSON format.`` for one object, and a category prompt that names extra
 fields (``{"bbox_2d": [...], "label": "vehicle", "color": ...}``) for attributes. Both are scored
 against hand-checked boxes in ``input/referring_ground_truth.json``.
-
-Example::
-
-    from helpers.referring import parse_attributed_boxes, referring_prompt
-    referring_prompt("the leftmost red sweet")
-    # 'Locate the leftmost red sweet, output its bbox coordinates using JSON format.'
-    parse_attributed_boxes('[{"bbox_2d": [1, 2, 30, 40], "label": "sweet", "color": "red"}]')
-    # [AttributedBox(detection=Detection(label='sweet', box=(1.0, 2.0, 30.0, 40.0)),
-    #                attributes={'color': 'red'})]
 """
 
 from __future__ import annotations
@@ -36,7 +27,12 @@ from .scoring import score_detections
 
 @dataclass(frozen=True)
 class AttributedBox:
-    """A box and the extra fields the model wrote for it (``color``, ``type``...), as text."""
+    """A box and the extra fields the model wrote for it (``color``, ``type``...), as text.
+
+    Example:
+        >>> AttributedBox(Detection("sweet", (1, 2, 30, 40)), {"color": "red"}).attributes["color"]
+        'red'
+    """
 
     detection: Detection
     attributes: dict[str, str] = field(default_factory=dict)
@@ -44,7 +40,14 @@ class AttributedBox:
 
 @dataclass(frozen=True)
 class ReferringTruth:
-    """One expression on one image and the box it refers to (0-1000 and pixels)."""
+    """One expression on one image and the box it refers to.
+
+    Attributes:
+        image: The image's path.
+        expression: What the model is asked to find, e.g. ``"the leftmost red sweet"``.
+        box: The referred box in the 0-1000 space.
+        box_px: The same box in pixels.
+    """
 
     image: Path
     expression: str
@@ -54,7 +57,14 @@ class ReferringTruth:
 
 @dataclass(frozen=True)
 class AttributeTruth:
-    """Every object of ``category`` on ``image`` with its known ``attribute`` value."""
+    """Every object of ``category`` on ``image`` with its known ``attribute`` value.
+
+    Attributes:
+        image: The image's path.
+        category: What the objects are, e.g. ``"sweet"``.
+        attribute: The field asked for, e.g. ``"color"``.
+        objects: ``(box, value)`` for each object, boxes in the 0-1000 space.
+    """
 
     image: Path
     category: str
@@ -64,7 +74,13 @@ class AttributeTruth:
 
 @dataclass(frozen=True)
 class ReferringScore:
-    """IoU of the model's (first) box with the referred object; ``hit`` when IoU >= threshold."""
+    """IoU of the model's (first) box with the referred object.
+
+    Attributes:
+        iou: The IoU, 0.0 when the answer held no box.
+        hit: Whether the IoU reached the threshold.
+        boxes: How many boxes the answer held (one was asked for).
+    """
 
     iou: float
     hit: bool
@@ -73,8 +89,18 @@ class ReferringScore:
 
 @dataclass(frozen=True)
 class AttributeScore:
-    """Boxes matched one-to-one at an IoU threshold, and how many matched boxes have the right
-    attribute value."""
+    """Boxes matched one-to-one at an IoU threshold, and how many have the right attribute.
+
+    Attributes:
+        matched: Predicted boxes matched to a known object.
+        predicted: Boxes the model wrote.
+        expected: Objects on the image.
+        correct: Matched boxes whose attribute names the known value.
+
+    Example:
+        >>> AttributeScore(matched=10, predicted=12, expected=14, correct=8).as_row()
+        {'precision': 0.833, 'recall': 0.714, 'attribute_accuracy': 0.8, 'correct_of_expected': '8/14'}
+    """
 
     matched: int
     predicted: int
@@ -87,6 +113,7 @@ class AttributeScore:
         return self.correct / self.matched if self.matched else 0.0
 
     def as_row(self) -> dict[str, Any]:
+        """One table row: box precision and recall, attribute accuracy, right values of all."""
         return {
             "precision": round(self.matched / self.predicted, 3) if self.predicted else 0.0,
             "recall": round(self.matched / self.expected, 3) if self.expected else 0.0,
@@ -96,7 +123,21 @@ class AttributeScore:
 
 
 def referring_prompt(expression: str) -> str:
-    """The official one-object grounding prompt for a referring expression."""
+    """The official one-object grounding prompt for a referring expression.
+
+    Args:
+        expression: What to find, e.g. ``"the leftmost red sweet"``.
+
+    Returns:
+        The prompt.
+
+    Raises:
+        ValueError: The expression is empty.
+
+    Example:
+        >>> referring_prompt("the leftmost red sweet")
+        'Locate the leftmost red sweet, output its bbox coordinates using JSON format.'
+    """
     if not expression.strip():
         raise ValueError("referring_prompt: give an expression, e.g. 'the leftmost red sweet'.")
     return f"Locate {expression.strip()}, output its bbox coordinates using JSON format."
@@ -110,8 +151,16 @@ def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
         attributes: field name -> what to write there, e.g. ``{"color": "the sweet's color"}``.
 
     Returns:
-        ``Locate every instance that belongs to the following categories: "sweet". For each
-        sweet, report bbox coordinates and color in JSON format like this: {...}``
+        The prompt, ending with the JSON shape each box should take.
+
+    Raises:
+        ValueError: No attribute was named.
+
+    Example:
+        >>> print(attribute_prompt("sweet", {"color": "the sweet's color"}))  # doctest: +NORMALIZE_WHITESPACE
+        Locate every instance that belongs to the following categories: "sweet". For each sweet,
+        report bbox coordinates and color in JSON format like this: {"bbox_2d": [x1, y1, x2, y2],
+        "label": "sweet", "color": "the sweet's color"}
     """
     if not attributes:
         raise ValueError("attribute_prompt: name at least one attribute, e.g. {'color': '...'}.")
@@ -127,9 +176,22 @@ def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
 
 
 def parse_attributed_boxes(text: str, *, label_key: str = "label") -> list[AttributedBox]:
-    """Boxes with every other field kept as text attributes (tolerant like
-    :func:`helpers.parse_detections`, whose box reading it uses: entries without a valid box are
-    skipped with a warning; no JSON gives ``[]`` and a warning)."""
+    """Boxes with every other field of their entry kept as text attributes.
+
+    As tolerant as :func:`helpers.parse_detections`, whose box reading it uses: entries without a
+    valid box are skipped with a warning; an answer cut off mid-entry keeps the complete ones.
+
+    Args:
+        text: The model's answer to :func:`attribute_prompt`.
+        label_key: The label's field (not kept as an attribute).
+
+    Returns:
+        The boxes with their attributes; ``[]`` (with a warning) when there is no JSON.
+
+    Example:
+        >>> parse_attributed_boxes('[{"bbox_2d": [1, 2, 30, 40], "label": "sweet", "color": "red"}]')
+        [AttributedBox(detection=Detection(label='sweet', box=(1.0, 2.0, 30.0, 40.0)), attributes={'color': 'red'})]
+    """
     boxes = parse_detections(text, label_key=label_key)  # warns on garbage and malformed boxes
     if not boxes:
         return []
@@ -166,7 +228,23 @@ def _to_scale(box_px: Sequence[float], size_wh: Sequence[int]) -> tuple[float, f
 def load_referring_truth(
     path: str | os.PathLike,
 ) -> tuple[list[ReferringTruth], list[AttributeTruth]]:
-    """Expressions and attribute sets of ``input/referring_ground_truth.json``."""
+    """Expressions and attribute sets of a referring truth file, boxes scaled to 0-1000.
+
+    Args:
+        path: ``input/referring_ground_truth.json`` or a file of the same shape.
+
+    Returns:
+        The expressions and the attribute sets.
+
+    Raises:
+        InputError: The file or an image it names cannot be read.
+
+    Example:
+        >>> import helpers
+        >>> expressions, attributes = load_referring_truth(helpers.INPUT_DIR / "referring_ground_truth.json")
+        >>> expressions[0].expression, expressions[0].box_px, len(attributes[0].objects)
+        ('the leftmost red sweet', (7, 203, 60, 254), 14)
+    """
     from PIL import Image
 
     path = Path(path)
@@ -220,8 +298,23 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
 def score_referring(
     predicted: Sequence[Detection], truth: ReferringTruth, *, iou_threshold: float = 0.5
 ) -> ReferringScore:
-    """IoU of the first predicted box with the referred box (0 when there is none). The first,
-    not the best: an answer listing many boxes must not win by chance."""
+    """Score the answer to one referring expression.
+
+    The first box is scored, not the best: an answer listing many boxes must not win by chance.
+
+    Args:
+        predicted: The boxes parsed from the answer.
+        truth: The expression and its box.
+        iou_threshold: The IoU that counts as a hit.
+
+    Returns:
+        The IoU, whether it is a hit, and how many boxes there were.
+
+    Example:
+        >>> truth = ReferringTruth(Path("x.png"), "the ball", (100, 100, 300, 300), (10, 10, 30, 30))
+        >>> score_referring([Detection("ball", (100, 100, 200, 300))], truth)
+        ReferringScore(iou=0.5, hit=True, boxes=1)
+    """
     if not predicted:
         return ReferringScore(0.0, False, 0)
     iou = _iou(predicted[0].box, truth.box)
@@ -229,7 +322,18 @@ def score_referring(
 
 
 def normalize_attribute(value: str) -> set[str]:
-    """The words of an attribute value (NFKC, case-folded, ``colour``/``grey`` spelled US)."""
+    """The words of an attribute value, for comparing.
+
+    Args:
+        value: The value as written.
+
+    Returns:
+        Its words: NFKC, case-folded, ``colour``/``grey`` spelled ``color``/``gray``.
+
+    Example:
+        >>> sorted(normalize_attribute("Dark Grey"))
+        ['dark', 'gray']
+    """
     text = unicodedata.normalize("NFKC", value).casefold().replace("colour", "color")
     words = set(re.findall(r"\w+", text))
     return {"gray" if w == "grey" else w for w in words}
@@ -238,8 +342,26 @@ def normalize_attribute(value: str) -> set[str]:
 def score_attributes(
     predicted: Sequence[AttributedBox], truth: AttributeTruth, *, iou_threshold: float = 0.5
 ) -> AttributeScore:
-    """Match boxes one-to-one (labels ignored), then count matched boxes whose attribute names
-    the known value (``"dark brown"`` names ``"brown"``)."""
+    """Score boxes with attributes: match boxes one-to-one, then check each match's value.
+
+    Labels are ignored; a value is right when it names the known one (``"dark brown"`` names
+    ``"brown"``, ``"reddish"`` does not name ``"red"``).
+
+    Args:
+        predicted: The parsed boxes with attributes.
+        truth: The known objects and values.
+        iou_threshold: The IoU a box needs to match an object.
+
+    Returns:
+        Match and value counts.
+
+    Example:
+        >>> truth = AttributeTruth(Path("x.png"), "sweet", "color",
+        ...                        [(Detection("sweet", (0, 0, 100, 100)), "brown")])
+        >>> found = [AttributedBox(Detection("sweet", (0, 0, 100, 90)), {"color": "dark brown"})]
+        >>> score_attributes(found, truth)
+        AttributeScore(matched=1, predicted=1, expected=1, correct=1)
+    """
     detections = [p.detection for p in predicted]
     known = [d for d, _value in truth.objects]
     score = score_detections(detections, known, iou_threshold=iou_threshold, match_labels=False)
@@ -251,5 +373,16 @@ def score_attributes(
 
 
 def truth_detections(expressions: Sequence[ReferringTruth]) -> list[Detection]:
-    """The referred boxes as detections labelled with their expressions (for drawing)."""
+    """The referred boxes as detections labelled with their expressions, for drawing.
+
+    Args:
+        expressions: Referring truths.
+
+    Returns:
+        One detection per expression.
+
+    Example:
+        >>> truth_detections([ReferringTruth(Path("x.png"), "the ball", (1, 2, 3, 4), (1, 2, 3, 4))])
+        [Detection(label='the ball', box=(1, 2, 3, 4))]
+    """
     return [Detection(e.expression, e.box) for e in expressions]
