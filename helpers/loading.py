@@ -32,11 +32,13 @@ def resolve_model_id(model_id: str | os.PathLike | None = None) -> str:
 
     Example:
         >>> import os
-        >>> os.environ.pop(MODEL_ENV_VAR, None) and None
+        >>> saved = os.environ.pop(MODEL_ENV_VAR, None)
         >>> resolve_model_id()
         'Qwen/Qwen3-VL-4B-Instruct'
         >>> resolve_model_id("Qwen/Qwen3-VL-8B-Instruct")
         'Qwen/Qwen3-VL-8B-Instruct'
+        >>> if saved is not None:  # leave the environment as it was
+        ...     os.environ[MODEL_ENV_VAR] = saved
     """
     if model_id is None:
         model_id = os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL_ID
