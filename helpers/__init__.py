@@ -43,7 +43,13 @@ from .facts import (
 )
 from .grid import image_grid
 from .html import extract_code_block, preview_html, render_html, save_html
-from .loading import DEFAULT_MODEL_ID, MODEL_ENV_VAR, load_model, resolve_model_id
+from .loading import (
+    DEFAULT_MODEL_ID,
+    MODEL_ENV_VAR,
+    checkpoint_source,
+    load_model,
+    resolve_model_id,
+)
 from .messages import check_messages, image_message, load_image, video_message
 from .ocr import MARKDOWN_PROMPT, OCR_PROMPT, SPOTTING_PROMPT, OcrRecord, list_images, ocr_folder
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
@@ -108,6 +114,7 @@ __all__ = [
     "chat",
     "chat_batch",
     "check_messages",
+    "checkpoint_source",
     "choose_runtime",
     "connect",
     "count_visual_tokens",

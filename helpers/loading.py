@@ -55,6 +55,20 @@ def is_tiny(model_id: str) -> bool:
     return model_id == TINY_MODEL_NAME
 
 
+def checkpoint_source(model_id: str | os.PathLike | None = None) -> str:
+    """What to give ``from_pretrained`` for ``model_id`` (resolved as in :func:`resolve_model_id`).
+
+    A hub id or a folder is returned as is; ``"tiny"`` becomes the folder of the offline tiny
+    checkpoint, built there first if needed.
+
+    Example:
+        >>> checkpoint_source("Qwen/Qwen3-VL-4B-Instruct")
+        'Qwen/Qwen3-VL-4B-Instruct'
+    """
+    name = resolve_model_id(model_id)
+    return str(ensure_tiny_checkpoint()) if is_tiny(name) else name
+
+
 def _load_error_text(model_id: str, exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, ImportError) and "flash" in text.lower():
@@ -138,7 +152,7 @@ def load_model(
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     name = resolve_model_id(model_id)
-    source = str(ensure_tiny_checkpoint()) if is_tiny(name) else name
+    source = checkpoint_source(name)
     choice: RuntimeChoice = choose_runtime(
         detect_caps(), device=device, dtype=dtype, attn_implementation=attn_implementation
     )
