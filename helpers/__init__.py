@@ -3,13 +3,18 @@
 Importing the package only defines names: nothing is loaded, downloaded or written.
 """
 
-from .budget import VisualTokens, count_visual_tokens, estimate_visual_tokens, kv_cache_bytes
-from .chat import GENERATION_PRESETS, Answer, chat, chat_batch, prepare_inputs
+from .budget import (
+    VisualTokens,
+    count_visual_tokens,
+    estimate_visual_tokens,
+    kv_cache_bytes,
+    video_timestamps,
+)
+from .chat import Answer, chat, chat_batch, prepare_inputs
 from .detection import (
     Detection,
     Point,
     draw_detections,
-    grounding_prompt,
     label_colors,
     parse_detections,
     parse_points,
@@ -51,8 +56,30 @@ from .loading import (
     resolve_model_id,
 )
 from .messages import check_messages, image_message, load_image, video_message
-from .ocr import MARKDOWN_PROMPT, OCR_PROMPT, SPOTTING_PROMPT, OcrRecord, list_images, ocr_folder
+from .ocr import OcrRecord, list_images, markdown_to_text, ocr_folder
 from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
+from .prompts import (
+    DENSE_DETECTION_MAX_NEW_TOKENS,
+    DENSE_DETECTION_PRESET,
+    GENERATION_PRESETS,
+    GREEDY_ENV_VAR,
+    GROUNDING_PIXELS,
+    HTML_DOCUMENT_PROMPT,
+    HTML_MAX_NEW_TOKENS,
+    MARKDOWN_PROMPT,
+    MARKDOWN_PROMPT_OURS,
+    MAX_NEW_TOKENS_ENV_VAR,
+    OCR_PIXELS,
+    OCR_PROMPT,
+    OCR_PROMPT_OURS,
+    PIXELS_PER_TOKEN,
+    SKETCH_TO_HTML_PROMPT,
+    SPOTTING_MAX_NEW_TOKENS,
+    SPOTTING_PROMPT,
+    VIDEO_BUDGET,
+    grounding_prompt,
+    pixel_budget_tokens,
+)
 from .referring import (
     attribute_prompt,
     load_referring_truth,
@@ -78,18 +105,32 @@ from .video import VideoInfo, available_backends, describe_video, sample_frames
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "DENSE_DETECTION_MAX_NEW_TOKENS",
+    "DENSE_DETECTION_PRESET",
     "DOC_HTML_PROMPT",
     "DOC_MARKDOWN_PROMPT",
     "EVENTS_PROMPT",
     "GENERATION_PRESETS",
+    "GREEDY_ENV_VAR",
+    "GROUNDING_PIXELS",
+    "HTML_DOCUMENT_PROMPT",
+    "HTML_MAX_NEW_TOKENS",
     "INPUT_DIR",
     "KEY_FACTS_PROMPT",
     "MARKDOWN_PROMPT",
+    "MARKDOWN_PROMPT_OURS",
+    "MAX_NEW_TOKENS_ENV_VAR",
     "MODEL_ENV_VAR",
+    "OCR_PIXELS",
     "OCR_PROMPT",
+    "OCR_PROMPT_OURS",
     "OUTPUT_DIR",
+    "PIXELS_PER_TOKEN",
     "REPO_ROOT",
+    "SKETCH_TO_HTML_PROMPT",
+    "SPOTTING_MAX_NEW_TOKENS",
     "SPOTTING_PROMPT",
+    "VIDEO_BUDGET",
     "Answer",
     "Block",
     "Detection",
@@ -137,6 +178,7 @@ __all__ = [
     "load_model",
     "load_receipt_truth",
     "load_referring_truth",
+    "markdown_to_text",
     "match_events",
     "normalize_text",
     "ocr_folder",
@@ -149,6 +191,7 @@ __all__ = [
     "parse_points",
     "parse_receipt_facts",
     "parse_timestamp",
+    "pixel_budget_tokens",
     "prepare_inputs",
     "preview_html",
     "record_results",
@@ -167,5 +210,6 @@ __all__ = [
     "split_thinking",
     "summarize_matches",
     "video_message",
+    "video_timestamps",
     "wer",
 ]

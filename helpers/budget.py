@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,6 +74,62 @@ def count_visual_tokens(processor: Any, messages: list[dict[str, Any]]) -> list[
                 VisualTokens(kind, index, (t, h, w), (w * patch, h * patch), t * h * w // merge**2)
             )
     return result
+
+
+_TIMESTAMP = re.compile(r"<(\d+(?:\.\d+)?) seconds>")
+
+
+def video_timestamps(processor: Any, messages: list[dict[str, Any]]) -> list[str]:
+    """The time markers the processor writes into the prompt, one per group of frames.
+
+    Qwen3-VL does not see a frame's time in its pixels: the processor writes ``<2.3 seconds>``
+    before each temporal patch (two frames merged into one group of visual tokens), and the model
+    reads those markers. This returns them, in order, as they appear in the prompt. With a server
+    connection (no local processor) they are computed the same way from the sampled frames.
+
+    Args:
+        processor: the model's processor (from :func:`helpers.load_model`).
+        messages: a conversation holding a video (e.g. from :func:`helpers.video_message`).
+
+    Returns:
+        The markers, e.g. ``["<0.3 seconds>", "<0.8 seconds>", ...]``.
+
+    Example:
+        >>> video_timestamps(processor, video_message("clip.mp4", "x", fps=2.0))  # doctest: +SKIP
+        ['<0.3 seconds>', '<1.3 seconds>', ...]
+    """
+    if is_remote(processor):  # a server: the same arithmetic, done here
+        return _timestamps_from_metadata(processor, check_messages(messages))
+    inputs = prepare_inputs(processor, [check_messages(messages)])
+    prompt = processor.tokenizer.decode(inputs["input_ids"][0], skip_special_tokens=False)
+    return [match.group(0) for match in _TIMESTAMP.finditer(prompt)]
+
+
+def _timestamps_from_metadata(processor: Any, conversation: list[dict[str, Any]]) -> list[str]:
+    """The markers the server's processor writes, from qwen-vl-utils' sampled frame indices.
+
+    Mirrors transformers' Qwen3-VL processor: a frame's time is its index / fps, and each
+    temporal patch is marked with the mean time of its first and last frame.
+    """
+    from qwen_vl_utils import process_vision_info
+
+    _images, videos, _kwargs = process_vision_info(
+        [conversation],
+        return_video_kwargs=True,
+        return_video_metadata=True,
+        image_patch_size=processor.patch_size,
+    )
+    group = processor.temporal_patch_size
+    markers = []
+    for _video, metadata in videos or []:
+        indices = [int(i) for i in metadata["frames_indices"]]
+        indices += [indices[-1]] * (-len(indices) % group)
+        times = [index / metadata["fps"] for index in indices]
+        markers += [
+            f"<{(times[i] + times[i + group - 1]) / 2:.1f} seconds>"
+            for i in range(0, len(times), group)
+        ]
+    return markers
 
 
 def _count_from_resized(processor: Any, conversation: list[dict[str, Any]]) -> list[VisualTokens]:

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from .messages import check_messages
+from .prompts import GENERATION_PRESETS, GREEDY_ENV_VAR, MAX_NEW_TOKENS_ENV_VAR
 from .remote import is_remote, remote_chat, remote_chat_batch
 from .sizes import PATCH_SIZE
 from .text import split_thinking
 
-#: The name of a generation preset (see :data:`GENERATION_PRESETS`).
-Preset = Literal["greedy", "sampling"]
+#: The name of a generation preset (see :data:`helpers.prompts.GENERATION_PRESETS`).
+Preset = Literal["greedy", "sampling", "mmcode"]
 
-#: Named generation settings. ``greedy`` is deterministic (boxes, OCR, code); ``sampling`` is the
-#: model card's recommendation for open-ended text on the Instruct models.
-GENERATION_PRESETS: dict[Preset, dict[str, Any]] = {
-    "greedy": {"do_sample": False, "temperature": None, "top_p": None, "top_k": None},
-    "sampling": {"do_sample": True, "temperature": 0.7, "top_p": 0.8, "top_k": 20},
-}
+
+class PresencePenalty:
+    """Subtract ``penalty`` once from the score of every token already generated.
+
+    The model card's settings include ``presence_penalty=1.5`` (OpenAI's definition, which vLLM and
+    SGLang follow); ``transformers`` has ``repetition_penalty`` (a factor) but no presence penalty,
+    so this small logits processor supplies it for local generation. Prompt tokens are not counted.
+
+    Args:
+        penalty: subtracted from the logit of each token present in the generated text.
+        prompt_length: number of prompt tokens at the start of ``input_ids``.
+    """
+
+    def __init__(self, penalty: float, prompt_length: int) -> None:
+        self.penalty = float(penalty)
+        self.prompt_length = int(prompt_length)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        generated = input_ids[:, self.prompt_length :]
+        if generated.shape[1] == 0 or self.penalty == 0:
+            return scores
+        present = torch.zeros_like(scores, dtype=torch.bool)
+        present.scatter_(1, generated.clamp(max=scores.shape[1] - 1), True)
+        return scores - present.to(scores.dtype) * self.penalty
 
 
 class Answer(str):
@@ -97,11 +119,45 @@ def prepare_inputs(processor: Any, conversations: list[list[dict[str, Any]]]) ->
 def _generation_kwargs(
     preset: str, max_new_tokens: int, overrides: dict[str, Any]
 ) -> dict[str, Any]:
+    """The settings of ``preset`` with ``max_new_tokens`` and ``overrides`` on top.
+
+    With ``$QWEN_VL_GREEDY=1`` every preset decodes greedily (tests and CI: same input, same
+    answer); ``$QWEN_VL_MAX_NEW_TOKENS`` caps ``max_new_tokens`` (tests and CI: short answers).
+    """
     if preset not in GENERATION_PRESETS:
         raise ValueError(
             f"unknown preset {preset!r}; expected one of {sorted(GENERATION_PRESETS)}."
         )
+    if os.environ.get(GREEDY_ENV_VAR) == "1":
+        preset = "greedy"
+        overrides = {k: v for k, v in overrides.items() if k not in _SAMPLING_KEYS}
+    cap = os.environ.get(MAX_NEW_TOKENS_ENV_VAR, "").strip()
+    if cap:
+        if not cap.isdigit() or int(cap) < 1:
+            raise ValueError(
+                f"${MAX_NEW_TOKENS_ENV_VAR} must be a positive whole number, got {cap!r}: "
+                "set it like 256, or unset it."
+            )
+        max_new_tokens = min(max_new_tokens, int(cap))
+        if overrides.get("min_new_tokens"):
+            overrides = {**overrides, "min_new_tokens": min(overrides["min_new_tokens"], int(cap))}
     return {**GENERATION_PRESETS[preset], "max_new_tokens": max_new_tokens, **overrides}
+
+
+_SAMPLING_KEYS = ("do_sample", "temperature", "top_p", "top_k", "presence_penalty")
+
+
+def _local_settings(settings: dict[str, Any], prompt_length: int) -> dict[str, Any]:
+    """``settings`` for ``model.generate``: a presence penalty becomes a logits processor."""
+    local = dict(settings)
+    penalty = local.pop("presence_penalty", None)
+    if penalty:
+        from transformers import LogitsProcessorList
+
+        processors = LogitsProcessorList(local.pop("logits_processor", None) or [])
+        processors.append(PresencePenalty(penalty, prompt_length))
+        local["logits_processor"] = processors
+    return local
 
 
 def generate(
@@ -155,8 +211,9 @@ def generate(
             model, inputs, max_new_tokens=max_new, settings=kwargs, streamer=streamer
         )
     else:
+        local = _local_settings(kwargs, inputs["input_ids"].shape[1])
         with torch.inference_mode():
-            output = model.generate(**inputs, streamer=streamer, **kwargs)
+            output = model.generate(**inputs, streamer=streamer, **local)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
     return processor.batch_decode(
         new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
@@ -186,8 +243,11 @@ def chat(
             :func:`helpers.image_message`; checked by :func:`helpers.check_messages` first.
         max_new_tokens: The most tokens the answer may have.
         stream: Print the answer as it is written.
-        preset: ``"greedy"`` (deterministic: boxes, OCR, code) or ``"sampling"`` (the model card's
-            settings for open-ended text).
+        preset: ``"greedy"`` (deterministic: boxes, OCR, code), ``"sampling"`` (the model card's
+            full settings for open-ended text, presence penalty included) or ``"mmcode"`` (the
+            mmcode cookbook's, for web pages); see :data:`helpers.GENERATION_PRESETS`. With
+            ``$QWEN_VL_GREEDY=1`` every preset decodes greedily, and ``$QWEN_VL_MAX_NEW_TOKENS``
+            caps ``max_new_tokens`` (tests).
         fast: Use the static-cache decode loop of :mod:`helpers.fast` (CUDA graphs on NVIDIA GPUs);
             greedy answers are the same tokens as the default path.
         **generation: More ``model.generate`` settings, e.g. ``repetition_penalty=1.05``.
@@ -213,7 +273,11 @@ def chat(
         settings = _generation_kwargs(preset, max_new_tokens, generation)
         return Answer(
             remote_chat(
-                model, conversation, max_new_tokens=max_new_tokens, stream=stream, settings=settings
+                model,
+                conversation,
+                max_new_tokens=settings["max_new_tokens"],
+                stream=stream,
+                settings=settings,
             )
         )
     streamer = None
@@ -275,7 +339,7 @@ def chat_batch(
         return [
             Answer(t)
             for t in remote_chat_batch(
-                model, checked, max_new_tokens=max_new_tokens, settings=settings
+                model, checked, max_new_tokens=settings["max_new_tokens"], settings=settings
             )
         ]
     texts = generate(

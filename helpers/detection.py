@@ -2,7 +2,11 @@
 
 Qwen3-VL writes boxes as ``{"bbox_2d": [x1, y1, x2, y2], "label": ...}`` and points as
 ``{"point_2d": [x, y], "label": ...}`` in a relative 0-1000 space, x first. Pixels are
-``value / 1000 * size`` (the model card's scale; some older notebooks divide by 999).
+``value / 1000 * size``, as the model family's 2d_grounding cookbook computes them (its OCR
+cookbook divides text-spotting boxes by 999; the difference is at most 0.1 % of the size).
+
+Gemini's keys are read in Gemini's order, y first: ``box_2d`` is ``[ymin, xmin, ymax, xmax]`` and
+``point`` is ``[y, x]`` (both 0-1000), with a warning that says so.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -23,6 +27,8 @@ from .text import fenced_blocks, visible_answer
 SCALE = 1000.0
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
 POINT_KEYS = ("point_2d", "point")
+#: Gemini's keys, whose coordinates come y first.
+Y_FIRST_KEYS = frozenset({"box_2d", "point"})
 
 
 @dataclass(frozen=True)
@@ -202,10 +208,29 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
 
 
 def _coords(entry: Any, keys: tuple[str, ...], count: int) -> tuple[float, ...] | None:
-    """The ``count`` numbers under the first of ``keys`` in a dict entry, or ``None``."""
+    """The ``count`` numbers under the first of ``keys`` in a dict entry, x first, or ``None``.
+
+    Under a y-first key (:data:`Y_FIRST_KEYS`) each (y, x) pair is swapped to (x, y).
+    """
     if not isinstance(entry, dict):
         return None
-    return _numbers(next((entry[k] for k in keys if k in entry), None), count)
+    key = next((k for k in keys if k in entry), None)
+    numbers = _numbers(entry[key], count) if key is not None else None
+    if numbers is not None and key in Y_FIRST_KEYS:
+        numbers = tuple(v for pair in zip(numbers[1::2], numbers[::2], strict=True) for v in pair)
+    return numbers
+
+
+def _warn_y_first(entries: list[Any], keys: tuple[str, ...]) -> None:
+    found = {
+        next((k for k in keys if k in e), None) for e in entries if isinstance(e, dict)
+    } & Y_FIRST_KEYS
+    if found:
+        warnings.warn(
+            f"read {', '.join(sorted(found))} as Gemini writes it, y first "
+            "([ymin, xmin, ymax, xmax] / [y, x]); Qwen3-VL's own keys are bbox_2d / point_2d, x first.",
+            stacklevel=3,
+        )
 
 
 def _clip(value: float) -> float:
@@ -223,7 +248,8 @@ def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
     Handles fenced or bare JSON, prose around it, a single object, Python-style quotes, a
     ``<think>`` block, an answer cut off by ``max_new_tokens`` (complete objects kept), corners in
     the wrong order (sorted), coordinates outside 0-1000 (clipped) and malformed entries (skipped,
-    with a warning). Boxes may be under ``bbox_2d``, ``bbox`` or ``box_2d``.
+    with a warning). Boxes may be under ``bbox_2d``, ``bbox`` or ``box_2d``; ``box_2d`` is
+    Gemini's key and is read y first, ``[ymin, xmin, ymax, xmax]`` (with a warning).
 
     Args:
         text: The model's answer.
@@ -240,6 +266,7 @@ def parse_detections(text: str, *, label_key: str = "label") -> list[Detection]:
         [Detection(label='ball', box=(200.0, 50.0, 600.0, 1000.0))]
     """
     entries = _entries_or_warn(text, "boxes")
+    _warn_y_first(entries, BOX_KEYS)
     detections, skipped = [], 0
     for entry in entries:
         box = _coords(entry, BOX_KEYS, 4)
@@ -272,46 +299,13 @@ def parse_points(text: str, *, label_key: str = "label") -> list[Point]:
         [Point(label='ball', point=(500.0, 250.0))]
     """
     entries = _entries_or_warn(text, "points")
+    _warn_y_first(entries, POINT_KEYS)
     points = []
     for entry in entries:
         point = _coords(entry, POINT_KEYS, 2)
         if point is not None:
             points.append(Point(_label(entry, label_key), (_clip(point[0]), _clip(point[1]))))
     return points
-
-
-def grounding_prompt(categories: str | Sequence[str], kind: Literal["box", "point"] = "box") -> str:
-    """The grounding prompt Qwen3-VL is trained on, for boxes or points.
-
-    Args:
-        categories: One category or several.
-        kind: ``"box"`` (answers with ``bbox_2d``) or ``"point"`` (``point_2d``).
-
-    Returns:
-        The prompt.
-
-    Raises:
-        ValueError: No categories, or an unknown ``kind``.
-
-    Example:
-        >>> grounding_prompt(["person", "ball"])
-        'Locate every instance that belongs to the following categories: "person", "ball". Report bbox coordinates in JSON format.'
-    """
-    names = [categories] if isinstance(categories, str) else list(categories)
-    if not names:
-        raise ValueError("grounding_prompt: give at least one category.")
-    quoted = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
-    if kind == "box":
-        return (
-            f"Locate every instance that belongs to the following categories: {quoted}. "
-            "Report bbox coordinates in JSON format."
-        )
-    if kind == "point":
-        return (
-            f"Locate every instance that belongs to the following categories: {quoted}. "
-            "Report point coordinates in JSON format."
-        )
-    raise ValueError(f"grounding_prompt: kind must be 'box' or 'point', got {kind!r}.")
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, tuple[int, int, int]]:

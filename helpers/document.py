@@ -25,11 +25,13 @@ from PIL import Image
 
 from .detection import SCALE, Detection, draw_detections
 from .errors import InputError
+from .prompts import HTML_DOCUMENT_PROMPT, MARKDOWN_PROMPT
 from .scoring import cer, score_detections
 from .text import fenced_blocks, visible_answer
 
-DOC_HTML_PROMPT = "qwenvl html"
-DOC_MARKDOWN_PROMPT = "qwenvl markdown"
+# The document_parsing cookbook's keywords, defined once in helpers.prompts.
+DOC_HTML_PROMPT = HTML_DOCUMENT_PROMPT
+DOC_MARKDOWN_PROMPT = MARKDOWN_PROMPT
 
 Category = Literal[
     "title", "heading", "paragraph", "table", "figure", "caption", "list_item", "formula", "other"

@@ -21,13 +21,8 @@ from typing import Any
 
 from .detection import parse_entries
 from .errors import InputError
+from .prompts import EVENTS_PROMPT as EVENTS_PROMPT  # the video_understanding cookbook's
 from .text import visible_answer
-
-EVENTS_PROMPT = (
-    "Localize a series of activity events in the video, output the start and end timestamp for "
-    "each event, and describe each event with sentences. Provide the result in json format with "
-    "'mm:ss.ff' format for time depiction."
-)
 
 _START_KEYS = ("start_time", "start", "begin", "from", "start_timestamp", "begin_time")
 _END_KEYS = ("end_time", "end", "to", "stop", "end_timestamp", "finish")

@@ -1,11 +1,13 @@
-"""OCR: the prompts, and a resumable batch OCR over a folder scored against ground truth.
+"""OCR: a resumable batch OCR over a folder scored against ground truth, markdown read as text.
 
-The error rates themselves (:func:`cer`, :func:`wer`) live in :mod:`helpers.scoring`.
+The prompts live in :mod:`helpers.prompts`; the error rates (:func:`cer`, :func:`wer`) in
+:mod:`helpers.scoring`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -16,6 +18,7 @@ from .chat import chat_batch
 from .errors import InputError
 from .files import write_atomic
 from .messages import check_messages, image_message
+from .prompts import OCR_PROMPT
 from .scoring import cer as cer
 from .scoring import normalize_text as normalize_text
 from .scoring import wer as wer
@@ -26,13 +29,73 @@ if TYPE_CHECKING:
 #: What happened to one image: OCR'd in this run, read from an earlier run's output, or skipped.
 OcrStatus = Literal["done", "cached", "error"]
 
-OCR_PROMPT = "Give the OCR of this image without any additional context."
-MARKDOWN_PROMPT = "Read all the text in this image. Keep the layout, and output it as markdown."
-SPOTTING_PROMPT = (
-    "Spot all the text in the image with line-level, and output in JSON format as "
-    "[{'bbox_2d': [x1, y1, x2, y2], 'text_content': 'text'}, ...]."
-)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def markdown_to_text(text: str) -> str:
+    """The text a reader sees in ``text`` rendered as markdown: no ``#``, ``*``, ``|`` or tags.
+
+    Headings, emphasis, list markers, table rules and HTML tags are dropped; table cells are kept
+    in reading order, separated by spaces. Used to score a markdown answer against a plain-text
+    reference fairly (the markup is not counted as errors). Parsing is markdown-it-py's
+    (CommonMark with tables); HTML inside the markdown is read with the standard library's parser.
+
+    Args:
+        text: a markdown answer (e.g. to ``"qwenvl markdown"``).
+
+    Returns:
+        Plain text, one line per block.
+
+    Example:
+        >>> markdown_to_text("# Total\n\n| item | price |\n|---|---|\n| tea | **2.50** |")
+        'Total\nitem price\ntea 2.50'
+    """
+    from markdown_it import MarkdownIt
+
+    fenced = re.fullmatch(r"\s*```(?:markdown|md)?[ \t]*\n(.*?)\n?```\s*", text, flags=re.DOTALL)
+    if fenced:  # the whole answer wrapped in a markdown fence: read what is inside
+        text = fenced.group(1)
+    parts: list[str] = []
+    for token in MarkdownIt("commonmark").enable("table").parse(text):
+        if token.type == "inline":
+            for child in token.children or []:
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append("\n")
+                elif child.type == "html_inline":
+                    parts.append(_html_text(child.content))
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content)
+        elif token.type == "html_block":
+            parts.append(_html_text(token.content) + "\n")
+        elif token.type in ("th_close", "td_close"):
+            parts.append(" ")
+        elif token.type in ("paragraph_close", "heading_close", "tr_close"):
+            parts.append("\n")
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _html_text(html: str) -> str:
+    """The text inside HTML, cells and blocks separated by spaces and lines."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            self.parts.append("\n" if tag in ("tr", "p", "div", "br", "li") else " ")
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
 
 
 @dataclass
@@ -88,13 +151,14 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def _score(record: OcrRecord, image: Path) -> None:
+def _score(record: OcrRecord, image: Path, markdown: bool) -> None:
     truth = image.with_suffix(".txt")
     if record.output is not None and truth.exists():
         reference = truth.read_text(encoding="utf-8")
+        output = markdown_to_text(record.output) if markdown else record.output
         record.cer, record.wer = (
-            round(cer(record.output, reference), 4),
-            round(wer(record.output, reference), 4),
+            round(cer(output, reference), 4),
+            round(wer(output, reference), 4),
         )
 
 
@@ -105,6 +169,8 @@ def ocr_folder(
     *,
     out_dir: str | os.PathLike,
     prompt: str = OCR_PROMPT,
+    pixels: dict[str, int] | None = None,
+    markdown: bool = False,
     batch_size: int = 4,
     max_new_tokens: int = 1024,
     progress: bool = True,
@@ -114,14 +180,20 @@ def ocr_folder(
 
     It resumes: images whose output file exists are not run again, so an interrupted run loses only
     the batch in flight and a re-run costs nothing. An unreadable image is skipped with a warning.
-    Where ``<image stem>.txt`` sits beside an image, CER and WER are computed against it.
+    Where ``<image stem>.txt`` sits beside an image, CER and WER are computed against it; with
+    ``markdown=True`` the answer is scored as the text it renders to (:func:`markdown_to_text`),
+    so markdown symbols are not counted as errors.
 
     Args:
         model: From :func:`helpers.load_model`.
         processor: Its processor.
         folder: The folder of images (see :func:`list_images`).
         out_dir: Where the texts are written.
-        prompt: The OCR instruction (:data:`OCR_PROMPT`, :data:`MARKDOWN_PROMPT`, ...).
+        prompt: The OCR instruction (see :mod:`helpers.prompts`: :data:`OCR_PROMPT`,
+            :data:`MARKDOWN_PROMPT`, ...).
+        pixels: A per-image budget, ``min_pixels`` / ``max_pixels`` (e.g.
+            :data:`helpers.OCR_PIXELS`).
+        markdown: Score the answers as the text their markdown renders to.
         batch_size: Images per ``generate`` call.
         max_new_tokens: The most tokens per text.
         progress: Show a progress bar.
@@ -160,7 +232,7 @@ def ocr_folder(
             records[image] = OcrRecord(image.name, "cached", target.read_text(encoding="utf-8"))
             continue
         try:
-            todo.append((image, check_messages(image_message(image, prompt))))
+            todo.append((image, check_messages(image_message(image, prompt, **(pixels or {})))))
         except InputError as exc:
             records[image] = OcrRecord(image.name, "error", error=str(exc))
             warnings.warn(f"skipped {image.name}: {exc}", stacklevel=2)
@@ -179,6 +251,6 @@ def ocr_folder(
     rows = []
     for image in images:
         record = records[image]
-        _score(record, image)
+        _score(record, image, markdown)
         rows.append(asdict(record))
     return pd.DataFrame(rows, columns=list(OcrRecord.__dataclass_fields__))

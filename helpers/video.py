@@ -1,4 +1,4 @@
-"""Sampling video frames (decord, torchcodec or OpenCV) with a content-keyed, atomic cache."""
+"""Sampling video frames (torchcodec, decord or OpenCV) with a content-keyed, atomic cache."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from .paths import cache_dir as default_cache_dir
 
 #: Bump when the sampling recipe or the cache layout changes.
 FRAME_CACHE_VERSION = 1
-#: A frame decoder: decord (the seeds' choice), torchcodec (the maintained one, which
-#: transformers uses) or OpenCV.
-Backend = Literal["decord", "torchcodec", "opencv"]
-#: Backends in the order they are tried.
+#: A frame decoder: torchcodec (the maintained one, which transformers uses and the model family's
+#: README recommends), decord (unmaintained, and it can hang on some files) or OpenCV.
+Backend = Literal["torchcodec", "decord", "opencv"]
+#: Backends in the order they are tried: torchcodec first, then decord and OpenCV as fallbacks.
+#: bench/frames.py measures each (docs/benchmarks.md).
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _MODULES = {"decord": "decord", "torchcodec": "torchcodec", "opencv": "cv2"}
 _HASH_CHUNK = 1 << 20
@@ -109,8 +110,8 @@ def _decode_opencv(path: str, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 DECODERS: dict[Backend, Decoder] = {
-    "decord": _decode_decord,
     "torchcodec": _decode_torchcodec,
+    "decord": _decode_decord,
     "opencv": _decode_opencv,
 }
 
@@ -239,8 +240,8 @@ def sample_frames(
         path: The video file.
         num_frames: Frames wanted; a video with fewer returns all of them (with a warning).
         cache_dir: The cache folder; default: ``frames/`` under :func:`helpers.paths.cache_dir`.
-        backend: ``"decord"``, ``"torchcodec"`` or ``"opencv"``; by default the first installed one
-            that decodes the file.
+        backend: ``"torchcodec"``, ``"decord"`` or ``"opencv"``; by default the first installed
+            one that decodes the file.
         use_cache: Read and write the cache.
 
     Returns:

@@ -1,8 +1,10 @@
 """Generate input/events.mp4: an 8 s clip with known events at known times, and its truth.
 
-A red ball enters from the left at 2.0 s, a blue square that sat on the right leaves at 6.5 s,
-and every frame shows its number and time. ``events.json`` holds the event times, the interval
-each object is on screen (for event localisation) and the questions. Deterministic: the same file every run.
+A red ball enters from the left at 2.0 s and a blue square that sat on the right leaves at 6.5 s.
+No text is drawn in the frames: the only way to answer "when?" is the time the model is given
+(the timestamps the processor writes before each pair of frames), not reading a clock in the
+picture. ``events.json`` holds the event times, the interval each object is on screen (for event
+localisation) and the questions. Deterministic: the same file every run.
 Usage: python scripts/make_events_video.py
 """
 
@@ -43,7 +45,7 @@ QUESTIONS = {
 
 
 def frame_at(index: int) -> np.ndarray:
-    """BGR frame ``index``: grey background, counter text, ball and square per EVENTS."""
+    """BGR frame ``index``: grey background, ball and square per EVENTS, and no text."""
     w, h = SIZE_WH
     t = index / FPS
     frame = np.full((h, w, 3), 200, np.uint8)
@@ -52,16 +54,6 @@ def frame_at(index: int) -> np.ndarray:
     if t >= EVENTS["red_ball_enters"]:
         x = int(10 + (t - EVENTS["red_ball_enters"]) * 35)
         cv2.circle(frame, (x, 170), 18, (0, 0, 255), thickness=-1)
-    cv2.putText(
-        frame,
-        f"frame {index:03d}  t={t:4.1f}s",
-        (8, 24),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.6,
-        (0, 0, 0),
-        1,
-        cv2.LINE_AA,
-    )
     return frame
 
 

@@ -116,6 +116,10 @@ def main(argv: list[str]) -> int:
         for path in listed:
             report.clear_results(path.stem)
     print(f"Model: {model_id}")
+    if model_id == "tiny" and not os.environ.get(helpers.MAX_NEW_TOKENS_ENV_VAR):
+        # The tiny model's answers are random and rarely end on their own: keep them short.
+        os.environ[helpers.MAX_NEW_TOKENS_ENV_VAR] = "256"
+        print(f"tiny model: answers capped at 256 new tokens (${helpers.MAX_NEW_TOKENS_ENV_VAR})")
     caps = helpers.detect_caps()
     if (
         model_id != "tiny"

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# Notebooks decode greedily with short answers here, so every run gives the same outputs.
+export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false QWEN_VL_GREEDY=1 QWEN_VL_MAX_NEW_TOKENS=256
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 PYTEST=(.venv/bin/python -m pytest tests helpers --doctest-modules notebooks --nbval-lax --nbval-current-env -p no:cacheprovider)

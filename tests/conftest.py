@@ -11,6 +11,16 @@ from PIL import Image
 collect_ignore = ["gpu_machine"]
 
 
+@pytest.fixture(autouse=True)
+def _no_test_mode_overrides(monkeypatch):
+    """Unit tests see the presets as they are: scripts/test.sh forces greedy decoding and short
+    answers for the notebooks, not for the tests that check the settings themselves."""
+    from helpers.prompts import GREEDY_ENV_VAR, MAX_NEW_TOKENS_ENV_VAR
+
+    monkeypatch.delenv(GREEDY_ENV_VAR, raising=False)
+    monkeypatch.delenv(MAX_NEW_TOKENS_ENV_VAR, raising=False)
+
+
 @pytest.fixture(scope="session")
 def tiny():
     """``(model, processor)`` of the tiny random checkpoint on CPU."""

@@ -9,7 +9,6 @@ from helpers.detection import (
     Detection,
     Point,
     draw_detections,
-    grounding_prompt,
     parse_detections,
     parse_points,
 )
@@ -165,30 +164,6 @@ def test_detection_checks_its_box(box, pattern):
 
 def test_point_to_pixels():
     assert Point("p", (250, 750)).to_pixels(400, 200) == (100, 150)
-
-
-@pytest.mark.parametrize(
-    ("categories", "kind", "expected"),
-    [
-        (
-            "car",
-            "box",
-            'Locate every instance that belongs to the following categories: "car". Report bbox coordinates in JSON format.',
-        ),
-        (
-            ["person", "dog"],
-            "point",
-            'Locate every instance that belongs to the following categories: "person", "dog". Report point coordinates in JSON format.',
-        ),
-    ],
-)
-def test_grounding_prompt(categories, kind, expected):
-    assert grounding_prompt(categories, kind) == expected
-
-
-def test_grounding_prompt_bad_kind():
-    with pytest.raises(ValueError, match="'box' or 'point'"):
-        grounding_prompt("car", "mask")
 
 
 def test_draw_leaves_input_unchanged_and_colours_boxes():

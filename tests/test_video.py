@@ -249,3 +249,36 @@ def test_describe_video_reads_the_container(clip):
     assert isinstance(info, helpers.VideoInfo)
     assert (info.frames, info.fps, info.size_wh) == (50, FPS, (16 * BITS, 48))
     assert info.seconds == pytest.approx(50 / FPS)
+
+
+def test_events_clip_has_no_text_in_its_frames():
+    # The clip's corner where a clock was once drawn stays plain background in every frame, so
+    # "when?" can only be answered from the timestamps the model is given.
+    frames, _ = helpers.sample_frames(
+        helpers.INPUT_DIR / "events.mp4", 80, backend="opencv", use_cache=False
+    )
+    corner = frames[:, 0:40, 0:300].astype(int)
+    assert np.abs(corner - 200).max() < 16
+
+
+def test_video_timestamps_are_the_processors_markers(tiny):
+    _model, processor = tiny
+    messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "When?", fps=2.0)
+    markers = helpers.video_timestamps(processor, messages)
+    [cost] = helpers.count_visual_tokens(processor, messages)
+    assert len(markers) == cost.grid_thw[0]  # one marker per temporal patch
+    seconds = [float(m.removeprefix("<").removesuffix(" seconds>")) for m in markers]
+    assert seconds == sorted(seconds)
+    assert 0 <= seconds[0] < 1 and 7 <= seconds[-1] <= 8  # spread over the 8 s clip
+
+
+def test_server_timestamps_mirror_the_processors(tiny):
+    from helpers.budget import _timestamps_from_metadata
+    from helpers.remote import RemoteProcessor
+
+    _model, processor = tiny
+    messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "When?", fps=4.0)
+    remote = RemoteProcessor()
+    assert _timestamps_from_metadata(remote, messages) == helpers.video_timestamps(
+        processor, messages
+    )
