@@ -26,8 +26,8 @@ PIXELS_PER_TOKEN = 32 * 32
 OCR_PROMPT = "Read all the text in the image."
 #: Ours (from the tutorial this cookbook grew from); notebook 03 measures it against OCR_PROMPT.
 OCR_PROMPT_OURS = "Give the OCR of this image without any additional context."
-#: Whole document as markdown. Source: document_parsing cookbook (a keyword the model was trained
-#: on, not a sentence).
+#: Whole document as markdown. Source: document_parsing cookbook (a two-word keyword, not a
+#: sentence).
 MARKDOWN_PROMPT = "qwenvl markdown"
 #: Whole document as HTML with element boxes. Source: document_parsing cookbook (keyword).
 HTML_DOCUMENT_PROMPT = "qwenvl html"
