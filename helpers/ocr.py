@@ -47,8 +47,8 @@ def markdown_to_text(text: str) -> str:
         Plain text, one line per block.
 
     Example:
-        >>> markdown_to_text("# Total\n\n| item | price |\n|---|---|\n| tea | **2.50** |")
-        'Total\nitem price\ntea 2.50'
+        >>> markdown_to_text("# Total\\n\\n| item | price |\\n|---|---|\\n| tea | **2.50** |")
+        'Total\\nitem price\\ntea 2.50'
     """
     from markdown_it import MarkdownIt
 
