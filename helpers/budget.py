@@ -213,20 +213,73 @@ def estimate_visual_tokens(
         h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
         return (h // patch_size) * (w // patch_size) // merge_size**2
     frames = vp.ceil_by_factor(num_frames, temporal_patch_size)
-    low = video_frame_floor(
-        min_pixels,
-        max_pixels,
-        default=vp.VIDEO_MIN_TOKEN_NUM * factor**2,
+    w, h = video_frame_size(
+        size_wh,
+        frames,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        total_pixels=total_pixels,
+        patch_size=patch_size,
+        merge_size=merge_size,
         where="estimate_visual_tokens",
+    )
+    return (frames // temporal_patch_size) * (h // patch_size) * (w // patch_size) // merge_size**2
+
+
+def video_frame_size(
+    size_wh: tuple[int, int],
+    num_frames: int,
+    *,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    total_pixels: float | None = None,
+    patch_size: int = PATCH_SIZE,
+    merge_size: int = MERGE_SIZE,
+    where: str = "video",
+) -> tuple[int, int]:
+    """The size qwen-vl-utils resizes every frame of a ``num_frames``-frame video to.
+
+    Its own arithmetic, defaults included: at least ``min_pixels`` (128 tokens) per frame, at most
+    768 tokens per frame, and ``total_pixels`` shared by the frames (two frames make one temporal
+    patch). The server path resizes frames with it before sending them.
+
+    Args:
+        size_wh: The video's frame size.
+        num_frames: Frames sampled (an even number, as qwen-vl-utils samples).
+        min_pixels: The item's floor per frame, if set (see :func:`helpers.sizes.video_frame_floor`).
+        max_pixels: The item's ceiling per frame, if set.
+        total_pixels: The item's budget for all frames together, if set.
+        patch_size: Side of a vision patch in pixels.
+        merge_size: Patches merged per token side.
+        where: What to name in an error.
+
+    Returns:
+        ``(width, height)``, both multiples of ``patch_size * merge_size``.
+
+    Raises:
+        InputError: ``min_pixels`` is larger than ``max_pixels``.
+
+    Example:
+        >>> video_frame_size((320, 240), 16)  # enlarged to the 128-token floor
+        (448, 320)
+        >>> video_frame_size((1920, 1080), 64, total_pixels=8192 * 32 * 32)
+        (672, 384)
+    """
+    from qwen_vl_utils import vision_process as vp
+
+    factor = patch_size * merge_size
+    width, height = size_wh
+    low = video_frame_floor(
+        min_pixels, max_pixels, default=vp.VIDEO_MIN_TOKEN_NUM * factor**2, where=where
     )
     total = total_pixels if total_pixels is not None else vp.MODEL_SEQ_LEN * factor**2 * 0.9
     cap = max(
-        min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / frames * temporal_patch_size),
+        min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / num_frames * vp.FRAME_FACTOR),
         int(low * 1.05),
     )
     high = min(max_pixels, cap) if max_pixels is not None else cap
     h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
-    return (frames // temporal_patch_size) * (h // patch_size) * (w // patch_size) // merge_size**2
+    return w, h
 
 
 def kv_cache_bytes(

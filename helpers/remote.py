@@ -3,42 +3,36 @@
 Set ``QWEN_VL_BASE_URL`` (e.g. ``http://localhost:8000/v1``) and, if the server needs one,
 ``QWEN_VL_API_KEY``; :func:`helpers.load_model` then returns a :class:`RemoteModel` and
 :func:`helpers.chat` sends requests instead of running ``generate``. Images travel as base64
-data URLs, videos as ``video_url`` data URLs, pixel budgets and fps as vLLM's
-``mm_processor_kwargs``.
+data URLs, videos as ``video_url`` data URLs. Pixel budgets and frame rates are applied here,
+before sending (:mod:`helpers.remote_media`), so a server with default settings honours them.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import mimetypes
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from .errors import RemoteError as RemoteError  # re-exported: raised by this module
+from .remote_media import (
+    SERVER_MAX_FPS,
+    VIDEO_BUDGET_KEYS,
+    prepare_image,
+    prepare_video,
+    trusted_request_kwargs,
+    warn_small_images,
+)
 from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
-from .text import is_url, strip_file_scheme
+from .text import is_url
 
 BASE_URL_ENV = "QWEN_VL_BASE_URL"
 API_KEY_ENV = "QWEN_VL_API_KEY"
 TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
-#: Item keys that are per-request processor settings on vLLM (``mm_processor_kwargs``).
-BUDGET_KEYS = (
-    "min_pixels",
-    "max_pixels",
-    "total_pixels",
-    "fps",
-    "nframes",
-    "max_frames",
-    "min_frames",
-)
+#: Set to 1 when the server was started with ``--trust-request-mm-kwargs`` (vLLM).
+TRUST_ENV = "QWEN_VL_TRUST_MM_KWARGS"
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
@@ -87,6 +81,7 @@ class RemoteModel:
     max_retries: int = 3
     retry_wait_s: float = 1.0
     device: str = "remote"
+    trust_mm_kwargs: bool = False  # the server takes per-request media settings
 
 
 @dataclass(frozen=True)
@@ -131,6 +126,7 @@ def connect(
     api_key: str | None = None,
     timeout_s: float | None = None,
     max_retries: int = 3,
+    trust_mm_kwargs: bool | None = None,
 ) -> tuple[RemoteModel, RemoteProcessor]:
     """Connect to an OpenAI-compatible server and check that it serves the model.
 
@@ -140,6 +136,9 @@ def connect(
         api_key: The key; default ``$QWEN_VL_API_KEY``, else ``"EMPTY"`` (local servers).
         timeout_s: Seconds a request may take; default ``$QWEN_VL_TIMEOUT``, else 600.
         max_retries: Retries of a request that failed for a passing reason.
+        trust_mm_kwargs: The server was started with ``--trust-request-mm-kwargs`` (vLLM): videos
+            may then keep more than 2 frames per second and images stay below 64 visual tokens
+            (see :mod:`helpers.remote_media`). Default: ``$QWEN_VL_TRUST_MM_KWARGS`` is ``1``.
 
     Returns:
         ``(model, processor)`` to use as :func:`helpers.load_model`'s.
@@ -182,91 +181,78 @@ def connect(
             f"the server at {base_url} does not serve {name!r}; it serves {served}. "
             "Set QWEN_VL_MODEL to one of them (or unset it to use the first)."
         )
-    return RemoteModel(client, name, base_url, max_retries=max_retries), RemoteProcessor()
-
-
-def _data_url(path: Path, default_mime: str) -> str:
-    mime = mimetypes.guess_type(path.name)[0] or default_mime
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-def _image_url(value: Any) -> str:
-    if isinstance(value, Image.Image):
-        buffer = io.BytesIO()
-        value.save(buffer, format="PNG")
-        return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
-    text = str(value)
-    if is_url(text):
-        return text
-    return _data_url(Path(strip_file_scheme(text)), "image/png")
+    if trust_mm_kwargs is None:
+        trust_mm_kwargs = os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
+    remote = RemoteModel(
+        client, name, base_url, max_retries=max_retries, trust_mm_kwargs=trust_mm_kwargs
+    )
+    return remote, RemoteProcessor()
 
 
 def to_openai_messages(
-    conversation: list[dict[str, Any]],
+    conversation: list[dict[str, Any]], *, trust_mm_kwargs: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A checked conversation as OpenAI chat messages, and the ``mm_processor_kwargs`` its items ask for.
+    """A checked conversation as OpenAI chat messages, and the extra request fields it needs.
 
-    Images become ``image_url`` parts (local files and PIL images as base64 data URLs), videos
-    ``video_url`` parts (a list of frames becomes one ``image_url`` part per frame). Budgets set on
-    items (``max_pixels``, ``fps``, ...) are request-wide on vLLM, so they must agree across items.
+    Images become ``image_url`` parts, videos (files or frame lists) ``video_url`` parts, their
+    budgets applied here (:mod:`helpers.remote_media`), so each item keeps its own budget.
 
     Args:
         conversation: A checked conversation (:func:`helpers.check_messages`).
+        trust_mm_kwargs: The server takes per-request media settings: add those that keep what
+            was prepared here exactly (:func:`helpers.remote_media.trusted_request_kwargs`).
 
     Returns:
-        ``(messages, budget)``.
+        ``(messages, extra)``: ``extra`` holds request fields, empty unless ``trust_mm_kwargs``
+        and an item needs them.
 
     Raises:
-        ValueError: Two items ask for different values of one budget key.
+        ValueError: A video URL carries a budget (it can only be applied to a local file).
 
     Example:
         >>> conversation = [{"role": "user", "content": [
-        ...     {"type": "image", "image": "https://example.com/cat.jpg", "max_pixels": 262144},
+        ...     {"type": "image", "image": "http://127.0.0.1:8080/cat.jpg"},
         ...     {"type": "text", "text": "What is this?"}]}]
-        >>> messages, budget = to_openai_messages(conversation)
-        >>> messages[0]["content"][0], budget
-        ({'type': 'image_url', 'image_url': {'url': 'https://example.com/cat.jpg'}}, {'max_pixels': 262144})
+        >>> messages, extra = to_openai_messages(conversation)
+        >>> messages[0]["content"][0], extra
+        ({'type': 'image_url', 'image_url': {'url': 'http://127.0.0.1:8080/cat.jpg'}}, {})
     """
-    messages, budget = [], {}
-    for message in conversation:
+    messages: list[dict[str, Any]] = []
+    images, videos = [], []
+    for m, message in enumerate(conversation):
         parts = []
-        for item in message["content"]:
-            for key in BUDGET_KEYS:
-                if key in item:
-                    if key in budget and budget[key] != item[key]:
-                        raise ValueError(
-                            f"items ask for different {key} ({budget[key]} and {item[key]}); an "
-                            "OpenAI-compatible server takes one value per request: send them separately."
-                        )
-                    budget[key] = item[key]
+        for i, item in enumerate(message["content"]):
+            where = f"messages[{m}]['content'][{i}]"
             if "text" in item and item.get("type", "text") == "text":
                 parts.append({"type": "text", "text": item["text"]})
             elif "image" in item or "image_url" in item:
-                parts.append(
-                    {
-                        "type": "image_url",
-                        "image_url": {"url": _image_url(item.get("image", item.get("image_url")))},
-                    }
-                )
+                image = prepare_image(item)
+                images.append(image)
+                parts.append({"type": "image_url", "image_url": {"url": image.url}})
             elif "video" in item:
-                video = item["video"]
-                if isinstance(video, list):
-                    parts.extend(
-                        {"type": "image_url", "image_url": {"url": _image_url(frame)}}
-                        for frame in video
-                    )
-                else:
-                    url = (
-                        video
-                        if is_url(str(video))
-                        else _data_url(Path(strip_file_scheme(str(video))), "video/mp4")
-                    )
-                    parts.append({"type": "video_url", "video_url": {"url": url}})
+                value = item["video"]
+                if isinstance(value, str) and is_url(value):
+                    asked = [k for k in VIDEO_BUDGET_KEYS if k in item]
+                    if asked:
+                        raise ValueError(
+                            f"{where}: a budget ({', '.join(asked)}) on a video URL is applied on "
+                            "this machine, which needs the file: download it and pass its path."
+                        )
+                    parts.append({"type": "video_url", "video_url": {"url": value}})
+                    continue
+                video = prepare_video(
+                    item, max_fps=None if trust_mm_kwargs else SERVER_MAX_FPS, where=where
+                )
+                videos.append(video)
+                parts.append({"type": "video_url", "video_url": {"url": video.url}})
         if message["role"] == "assistant" and all(p["type"] == "text" for p in parts):
             messages.append({"role": "assistant", "content": "".join(p["text"] for p in parts)})
         else:
             messages.append({"role": message["role"], "content": parts})
-    return messages, budget
+    if not trust_mm_kwargs:
+        warn_small_images(images)
+        return messages, {}
+    return messages, trusted_request_kwargs(images, videos)
 
 
 def request_body(
@@ -279,8 +265,8 @@ def request_body(
     """Keyword arguments for ``client.chat.completions.create`` for one conversation.
 
     Greedy settings become ``temperature=0``; sampling settings keep ``temperature`` and ``top_p``;
-    settings the OpenAI API lacks (``top_k``, ``repetition_penalty``, ``min_new_tokens``) and the
-    items' budgets go in ``extra_body`` as vLLM reads them.
+    settings the OpenAI API lacks (``top_k``, ``repetition_penalty``, ``min_new_tokens``) go in
+    ``extra_body`` as vLLM reads them, with the media settings a trusting server gets.
 
     Args:
         model: The connection.
@@ -301,10 +287,8 @@ def request_body(
         >>> body["max_tokens"], body["temperature"], body["extra_body"]
         (8, 0.7, {'top_k': 20})
     """
-    messages, budget = to_openai_messages(conversation)
-    extra: dict[str, Any] = {}
-    if budget:
-        extra["mm_processor_kwargs"] = budget
+    messages, media = to_openai_messages(conversation, trust_mm_kwargs=model.trust_mm_kwargs)
+    extra: dict[str, Any] = dict(media)
     kwargs: dict[str, Any] = {
         "model": model.name,
         "messages": messages,

@@ -23,7 +23,11 @@ logger = logging.getLogger(__name__)
 
 TINY_MODEL_NAME = "tiny"
 #: Bump when the recipe changes, so stale cached builds are rebuilt.
-TINY_RECIPE_VERSION = 1
+TINY_RECIPE_VERSION = 2
+#: Text attention head size of each variant. ``"default"`` is the smallest that runs everywhere
+#: in transformers; ``"vllm"`` is the smallest vLLM's CPU attention accepts (it takes 32, 64,
+#: 80, ... 512), for serving the tiny model with a real vLLM. Processor and tokenizer are the same.
+TINY_VARIANTS: dict[str, int] = {"default": 16, "vllm": 32}
 
 # Qwen's special tokens, in their usual order after the BPE vocabulary.
 SPECIAL_TOKENS: tuple[tuple[str, bool], ...] = (
@@ -110,9 +114,20 @@ At what second does the blue square leave? <0.5 seconds> <1.0 seconds> <2.0 seco
 )
 
 
-def tiny_model_dir() -> Path:
+def _check_variant(variant: str) -> int:
+    if variant not in TINY_VARIANTS:
+        raise ValueError(
+            f"unknown tiny variant {variant!r}; expected one of {sorted(TINY_VARIANTS)}."
+        )
+    return TINY_VARIANTS[variant]
+
+
+def tiny_model_dir(variant: str = "default") -> Path:
     """Where the tiny checkpoint is cached: a folder under :func:`helpers.paths.cache_dir`, named with
-    the recipe version so a changed recipe builds anew.
+    the variant and the recipe version so a changed recipe builds anew.
+
+    Args:
+        variant: A key of :data:`TINY_VARIANTS`.
 
     Returns:
         The folder (it may not exist yet).
@@ -120,8 +135,12 @@ def tiny_model_dir() -> Path:
     Example:
         >>> tiny_model_dir().name == f"tiny-qwen3-vl-v{TINY_RECIPE_VERSION}"
         True
+        >>> tiny_model_dir("vllm").name == f"tiny-qwen3-vl-vllm-v{TINY_RECIPE_VERSION}"
+        True
     """
-    return cache_dir() / f"tiny-qwen3-vl-v{TINY_RECIPE_VERSION}"
+    _check_variant(variant)
+    infix = "" if variant == "default" else f"-{variant}"
+    return cache_dir() / f"tiny-qwen3-vl{infix}-v{TINY_RECIPE_VERSION}"
 
 
 def _build_tokenizer():
@@ -162,7 +181,7 @@ def _build_tokenizer():
     return tokenizer
 
 
-def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
+def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: int = 16) -> Path:
     """Build the tiny checkpoint (model, processor, tokenizer) into ``path``, atomically (seconds).
 
     It is written to a temporary folder beside ``path`` and renamed over it, so a reader never sees
@@ -170,7 +189,8 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
 
     Args:
         path: The checkpoint folder to create (replaced if it exists).
-        seed: The seed of the random weights.
+        seed: The seed of the random weights; the same seed gives byte-identical files.
+        head_dim: The text attention head size, a multiple of 8 (see :data:`TINY_VARIANTS`).
 
     Returns:
         ``path`` as a ``Path``.
@@ -181,6 +201,8 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         >>> (folder / "config.json").exists(), (folder / "model.safetensors").exists()
         (True, True)
     """
+    if head_dim < 8 or head_dim % 8:
+        raise ValueError(f"head_dim must be a positive multiple of 8, got {head_dim!r}.")
     import torch
     from transformers import (
         GenerationConfig,
@@ -201,13 +223,14 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
-        "head_dim": 16,
+        "head_dim": head_dim,
         "max_position_embeddings": 32768,
         "rope_parameters": {
             "rope_type": "default",
             "rope_theta": 5_000_000.0,
             "mrope_interleaved": True,
-            "mrope_section": [4, 2, 2],  # sums to head_dim / 2
+            # time, height, width: sums to head_dim / 2, split 2:1:1 ([4, 2, 2] for 16)
+            "mrope_section": [head_dim // 4, head_dim // 8, head_dim // 8],
         },
         "tie_word_embeddings": False,
     }
@@ -261,7 +284,11 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
         image_processor=Qwen2VLImageProcessor(
             **vision, **norm, size={"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32}
         ),
-        video_processor=Qwen3VLVideoProcessor(**vision, **norm),
+        # The released checkpoints' video_preprocessor_config.json bounds (frames x height x width):
+        # the class defaults are far smaller, and a server resizes videos with these.
+        video_processor=Qwen3VLVideoProcessor(
+            **vision, **norm, size={"shortest_edge": 4096, "longest_edge": 25165824}
+        ),
         tokenizer=tokenizer,
         chat_template=CHAT_TEMPLATE,
     )
@@ -280,10 +307,11 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0) -> Path:
     return path
 
 
-def ensure_tiny_checkpoint(*, rebuild: bool = False) -> Path:
+def ensure_tiny_checkpoint(*, variant: str = "default", rebuild: bool = False) -> Path:
     """The cached tiny checkpoint folder, built first if it is missing or incomplete.
 
     Args:
+        variant: A key of :data:`TINY_VARIANTS`; ``"vllm"`` is the one a vLLM server can serve.
         rebuild: Build it again even if it is there.
 
     Returns:
@@ -293,11 +321,12 @@ def ensure_tiny_checkpoint(*, rebuild: bool = False) -> Path:
         >>> (ensure_tiny_checkpoint() / "config.json").exists()
         True
     """
-    path = tiny_model_dir()
+    head_dim = _check_variant(variant)
+    path = tiny_model_dir(variant)
     complete = (path / "config.json").exists() and (path / "model.safetensors").exists()
     if rebuild or not complete:
         start = time.perf_counter()
-        build_tiny_checkpoint(path)
+        build_tiny_checkpoint(path, head_dim=head_dim)
         logger.info(
             "Built the tiny offline Qwen3-VL checkpoint in %.1f s: %s",
             time.perf_counter() - start,

@@ -91,3 +91,33 @@ def test_show_status_prints_plain_lines_once(package_logger, capsys):
     logging.getLogger("helpers.loading").info("Loaded %s", "x")
     logging.getLogger("helpers.loading").debug("not shown")
     assert capsys.readouterr().out == "Loaded x\n"
+
+
+@pytest.mark.parametrize(
+    ("variant", "head_dim", "mrope_section"),
+    [
+        ("default", 16, [4, 2, 2]),  # the suite's model: smallest attention transformers runs
+        ("vllm", 32, [8, 4, 4]),  # smallest head vLLM's CPU attention accepts
+    ],
+)
+def test_tiny_variants(tmp_path, monkeypatch, variant, head_dim, mrope_section):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    monkeypatch.setenv("QWEN_VL_CACHE", str(tmp_path))
+    folder = helpers.tiny.ensure_tiny_checkpoint(variant=variant)
+    assert folder == helpers.tiny.tiny_model_dir(variant) and folder.parent == tmp_path
+    model = AutoModelForImageTextToText.from_pretrained(folder)
+    text = model.config.text_config
+    assert text.head_dim == head_dim
+    assert text.rope_parameters["mrope_section"] == mrope_section
+    assert sum(mrope_section) == head_dim // 2
+    # the released checkpoints' video bounds (frames x height x width), which a server applies
+    processor = AutoProcessor.from_pretrained(folder)
+    assert processor.video_processor.size == {"shortest_edge": 4096, "longest_edge": 25165824}
+    messages = helpers.image_message(helpers.INPUT_DIR / "fruits.jpg", "Describe.")
+    assert len(helpers.chat(model, processor, messages, max_new_tokens=3, min_new_tokens=3)) > 0
+
+
+def test_unknown_tiny_variant():
+    with pytest.raises(ValueError, match=r"unknown tiny variant 'big'.*'default', 'vllm'"):
+        helpers.tiny.ensure_tiny_checkpoint(variant="big")

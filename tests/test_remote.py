@@ -54,54 +54,133 @@ def test_image_path_travels_as_data_url(remote, server, rgb_image):
     assert mime == "image/png" and data == rgb_image.read_bytes()  # the original bytes
 
 
-def test_pil_image_and_budget(remote, server):
+def _decode_video(url, tmp_path):
+    """Frames (N x H x W x 3) and frame rate of a video data URL, read back with OpenCV."""
+    import cv2
+
+    mime, data = _decode_data_url(url)
+    path = tmp_path / "sent.avi"
+    path.write_bytes(data)
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return mime, np.stack(frames), fps
+
+
+def test_image_budget_is_applied_before_sending(remote, server):
     model, processor = remote
-    image = Image.new("RGB", (40, 30), (10, 200, 30))
+    image = Image.new("RGB", (400, 300), (10, 200, 30))
     helpers.chat(
         model,
         processor,
-        helpers.image_message(image, "x", max_pixels=256 * 32 * 32),
+        helpers.image_message(image, "x", max_pixels=100 * 32 * 32),
         max_new_tokens=5,
     )
     body = server.requests[-1]
     _, data = _decode_data_url(body["messages"][0]["content"][0]["image_url"]["url"])
-    assert np.array_equal(
-        np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), np.asarray(image)
-    )
-    assert body["mm_processor_kwargs"] == {"max_pixels": 256 * 32 * 32}
+    sent = Image.open(io.BytesIO(data))
+    assert sent.size == (352, 256)  # qwen-vl-utils' resize: multiples of 32, <= 102,400 pixels
+    assert np.asarray(sent.convert("RGB"))[100, 100].tolist() == [10, 200, 30]
+    assert "mm_processor_kwargs" not in body  # a default vLLM refuses them (HTTP 400)
 
 
-def test_video_travels_as_video_url_with_fps(remote, server):
+def test_each_item_keeps_its_budget(remote, server):
     model, processor = remote
-    video = helpers.INPUT_DIR / "events.mp4"
+    image = Image.new("RGB", (640, 480), (90, 90, 90))
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "image": image, "max_pixels": 80 * 32 * 32},
+                {"type": "image", "image": image, "max_pixels": 300 * 32 * 32},
+                {"type": "text", "text": "x"},
+            ],
+        }
+    ]
+    helpers.chat(model, processor, messages, max_new_tokens=5)
+    parts = server.requests[-1]["messages"][0]["content"]
+    sizes = [
+        Image.open(io.BytesIO(_decode_data_url(p["image_url"]["url"])[1])).size for p in parts[:2]
+    ]
+    assert sizes == [(320, 224), (640, 480)]  # qwen-vl-utils: <= 81,920 and <= 307,200 pixels
+
+
+def test_video_frames_are_chosen_here(remote, server, tmp_path):
+    model, processor = remote
+    video = helpers.INPUT_DIR / "events.mp4"  # 8 s at 10 fps, 320x240
     helpers.chat(
         model,
         processor,
-        helpers.video_message(video, "When?", fps=2.0, max_frames=16),
+        helpers.video_message(video, "When?", fps=2.0, max_frames=12),
         max_new_tokens=5,
     )
     body = server.requests[-1]
     part = body["messages"][0]["content"][0]
     assert part["type"] == "video_url"
-    mime, data = _decode_data_url(part["video_url"]["url"])
-    assert mime == "video/mp4" and data == video.read_bytes()
-    assert body["mm_processor_kwargs"] == {"fps": 2.0, "max_frames": 16}
+    mime, frames, fps = _decode_video(part["video_url"]["url"], tmp_path)
+    # qwen-vl-utils' choice: 12 frames spread over 0-7.9 s, each enlarged to 448x320 (128 tokens)
+    assert mime == "video/x-msvideo" and frames.shape == (12, 320, 448, 3)
+    assert fps == pytest.approx(11 / 7.9, abs=1e-3)  # frame k shown at its original time
+    assert "mm_processor_kwargs" not in body and "media_io_kwargs" not in body
 
 
-def test_conflicting_budgets_are_refused(remote):
+def test_dense_video_is_thinned_for_a_default_server(remote, server, tmp_path):
     model, processor = remote
-    image = Image.new("RGB", (8, 8))
-    messages = [
-        {
-            "role": "user",
-            "content": [
-                {"type": "image", "image": image, "max_pixels": 1024},
-                {"type": "image", "image": image, "max_pixels": 2048},
-            ],
-        }
-    ]
-    with pytest.raises(ValueError, match="different max_pixels"):
+    messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "When?", fps=5.0)
+    with pytest.warns(UserWarning, match=r"sending 16 of 40 frames \(2 per second"):
+        helpers.chat(model, processor, messages, max_new_tokens=5)
+    url = server.requests[-1]["messages"][0]["content"][0]["video_url"]["url"]
+    _, frames, fps = _decode_video(url, tmp_path)
+    assert len(frames) == 16 and fps <= 2.0
+
+
+def test_trusting_server_gets_every_frame_and_the_settings_to_keep_them(server, tmp_path):
+    model, processor = connect(server.url, trust_mm_kwargs=True)
+    messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "When?", fps=5.0)
+    helpers.chat(model, processor, messages, max_new_tokens=5)
+    body = server.requests[-1]
+    _, frames, fps = _decode_video(body["messages"][0]["content"][0]["video_url"]["url"], tmp_path)
+    assert len(frames) == 40 and fps == pytest.approx(39 / 7.9, abs=1e-3)
+    assert body["media_io_kwargs"] == {"video": {"fps": 30.0}}
+    assert body["mm_processor_kwargs"] == {"do_sample_frames": False}
+
+
+def test_trust_comes_from_the_environment(server, monkeypatch):
+    monkeypatch.setenv("QWEN_VL_TRUST_MM_KWARGS", "1")
+    assert connect(server.url)[0].trust_mm_kwargs is True
+    monkeypatch.setenv("QWEN_VL_TRUST_MM_KWARGS", "0")
+    assert connect(server.url)[0].trust_mm_kwargs is False
+
+
+def test_frame_list_travels_as_one_video(remote, server, tmp_path):
+    model, processor = remote
+    frames = [np.full((240, 320, 3), 40 * i, np.uint8) for i in range(4)]
+    helpers.chat(
+        model, processor, helpers.video_message(frames, "x", sample_fps=1.0), max_new_tokens=5
+    )
+    [part, _] = server.requests[-1]["messages"][0]["content"]
+    _, sent, fps = _decode_video(part["video_url"]["url"], tmp_path)
+    assert sent.shape[0] == 4 and fps == pytest.approx(1.0)  # one frame per second, as taken
+    assert abs(int(sent[2].mean()) - 80) <= 2  # order kept (JPEG is near-lossless on flat colour)
+
+
+def test_video_url_with_a_budget_is_refused(remote):
+    model, processor = remote
+    messages = helpers.video_message("https://example.org/clip.mp4", "x", max_frames=8)
+    with pytest.raises(ValueError, match=r"budget \(max_frames\) on a video URL.*pass its path"):
         helpers.chat(model, processor, messages)
+
+
+def test_small_image_warns(remote, server):
+    model, processor = remote
+    with pytest.warns(UserWarning, match=r"smaller than 65,536 pixels.*--trust-request-mm-kwargs"):
+        helpers.chat(model, processor, helpers.image_message(Image.new("RGB", (64, 64)), "x"))
 
 
 def test_sampling_preset_and_extra_settings(remote, server):
