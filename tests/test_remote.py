@@ -172,7 +172,7 @@ def test_frame_list_travels_as_one_video(remote, server, tmp_path):
 
 def test_video_url_with_a_budget_is_refused(remote):
     model, processor = remote
-    messages = helpers.video_message("https://example.org/clip.mp4", "x", max_frames=8)
+    messages = helpers.video_message("http://127.0.0.1:9/clip.mp4", "x", max_frames=8)
     with pytest.raises(ValueError, match=r"budget \(max_frames\) on a video URL.*pass its path"):
         helpers.chat(model, processor, messages)
 
