@@ -134,8 +134,8 @@ def _frames_from_file(path: str, item: dict[str, Any]) -> tuple[np.ndarray, np.n
     from .video import describe_video, sample_frames
 
     info = describe_video(path)
-    fps = info["fps"] if info["fps"] and info["fps"] > 0 else vp.FPS
-    count = vp.smart_nframes(item, total_frames=info["frames"], video_fps=fps)
+    fps = info.fps if info.fps and info.fps > 0 else vp.FPS
+    count = vp.smart_nframes(item, total_frames=info.frames, video_fps=fps)
     frames, timestamps = sample_frames(path, count)
     if not np.all(np.isfinite(timestamps)):  # a container without a frame rate
         timestamps = np.arange(len(frames)) / vp.FPS
