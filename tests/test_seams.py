@@ -9,7 +9,17 @@ import helpers
 
 PACKAGE = Path(helpers.__file__).parent
 #: Modules that run (or talk to) the model; every other module must stand without them.
-MODEL_SIDE = {"chat", "messages", "loading", "remote", "fast", "budget", "ocr", "tiny"}
+MODEL_SIDE = {
+    "chat",
+    "messages",
+    "loading",
+    "remote",
+    "remote_media",
+    "fast",
+    "budget",
+    "ocr",
+    "tiny",
+}
 FORBIDDEN = {"chat", "messages", "loading", "remote"}
 STANDALONE = sorted(
     p.stem for p in PACKAGE.glob("*.py") if p.stem not in MODEL_SIDE and p.stem != "__init__"
