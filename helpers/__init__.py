@@ -47,7 +47,7 @@ from .facts import (
     score_receipt_facts,
 )
 from .grid import image_grid
-from .html import extract_code_block, preview_html, render_html, save_html
+from .html import extract_code_block, preview_html, render_html, render_html_file, save_html
 from .loading import (
     DEFAULT_MODEL_ID,
     MODEL_ENV_VAR,
@@ -198,6 +198,7 @@ __all__ = [
     "referring_prompt",
     "remote_url",
     "render_html",
+    "render_html_file",
     "resolve_model_id",
     "sample_frames",
     "save_html",

@@ -128,6 +128,14 @@ def _generation_kwargs(
         raise ValueError(
             f"unknown preset {preset!r}; expected one of {sorted(GENERATION_PRESETS)}."
         )
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, int)
+        or max_new_tokens < 1
+    ):
+        raise ValueError(
+            f"max_new_tokens must be a whole number of at least 1, got {max_new_tokens!r}."
+        )
     if os.environ.get(GREEDY_ENV_VAR) == "1":
         preset = "greedy"
         overrides = {k: v for k, v in overrides.items() if k not in _SAMPLING_KEYS}
@@ -268,7 +276,8 @@ def chat(
         >>> type(answer).__name__, answer.thinking
         ('Answer', '')
     """
-    conversation = check_messages(messages)
+    # a server fetches http(s) URLs itself; here they are downloaded and checked first
+    conversation = check_messages(messages, fetch_urls=not is_remote(model))
     if is_remote(model):
         settings = _generation_kwargs(preset, max_new_tokens, generation)
         return Answer(
@@ -333,7 +342,7 @@ def chat_batch(
     """
     if not conversations:
         return []
-    checked = [check_messages(c) for c in conversations]
+    checked = [check_messages(c, fetch_urls=not is_remote(model)) for c in conversations]
     if is_remote(model):
         settings = _generation_kwargs(preset, max_new_tokens, generation)
         return [

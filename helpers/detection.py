@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .fonts import font_path, load_font
+from .images import to_image
 from .text import fenced_blocks, visible_answer
 
 SCALE = 1000.0
@@ -132,12 +133,35 @@ def _json_candidates(text: str) -> list[str]:
     return [text[start:]] if start >= 0 else []
 
 
+#: Nesting deeper than this is not a list of boxes (Qwen3-VL writes depth 2 or 3): such text is
+#: not parsed, so it cannot exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest in ``text`` (strings not excluded: an upper bound), in one pass."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
 def _load_entries(candidate: str, keep_cut_off: bool = False) -> list[Any]:
     """JSON entries of one candidate; a cut-off last entry is dropped (kept as json-repair reads
     it with ``keep_cut_off``), complete ones kept."""
     import json_repair
 
     body = candidate.strip()
+    if _depth(body) > MAX_JSON_DEPTH:
+        warnings.warn(
+            f"skipped JSON nested more than {MAX_JSON_DEPTH} levels deep: not a list of boxes or points",
+            stacklevel=4,
+        )
+        return []
     last = max(body.rfind("]"), body.rfind("}"))
     if last >= 0 and not re.search(r'[\[\]{}:"]', body[last + 1 :]):
         body = body[: last + 1]  # prose (or a lone comma) after the JSON
@@ -147,10 +171,14 @@ def _load_entries(candidate: str, keep_cut_off: bool = False) -> list[Any]:
     try:
         data, _end = json.JSONDecoder().raw_decode(body)
         complete = True
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # ValueError: also integers of over 4300 digits
         # Python quotes, trailing commas or a cut-off answer: let json-repair read it. If the text
         # stopped mid-entry, the repaired last entry is a guess: drop it.
-        data = json_repair.loads(body)
+        try:
+            data = json_repair.loads(body)
+        except (ValueError, RecursionError, OverflowError) as exc:
+            warnings.warn(f"unreadable JSON skipped ({type(exc).__name__})", stacklevel=4)
+            return []
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -202,7 +230,7 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
         return None
     try:
         numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         return None
     return numbers if all(np.isfinite(numbers)) else None
 
@@ -362,8 +390,7 @@ def draw_detections(
     """
     import supervision as sv
 
-    base = image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
-    canvas = base.convert("RGB")
+    canvas = to_image(image, "draw_detections: image").copy()  # the input stays unchanged
     width, height = canvas.size
     colors = colors or label_colors([d.label for d in detections] + [p.label for p in points])
     thickness = max(2, round(min(width, height) / 250))

@@ -52,6 +52,9 @@ class ModelLoadError(RuntimeError):
 class RemoteError(RuntimeError):
     """The server could not answer; the message names the server and what to do.
 
+    ``partial`` holds the text that arrived before a stream broke off (else ``""``);
+    ``status_code`` the server's HTTP status, where it sent one.
+
     Example:
         >>> import helpers
         >>> try:
@@ -60,3 +63,7 @@ class RemoteError(RuntimeError):
         ...     print(str(error)[:40])
         cannot reach the server at http://127.0.
     """
+
+    def __init__(self, message: str, *, partial: str = "", status_code: int | None = None):
+        super().__init__(message)
+        self.partial, self.status_code = partial, status_code

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import queue
+import stat
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from .errors import InputError, MissingInputError
 from .text import strip_file_scheme
+
+#: Seconds a URL may take to download, in all, and the largest download.
+URL_TIMEOUT_S = 30.0
+URL_MAX_BYTES = 512 * 1024 * 1024
 
 
 def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
@@ -55,12 +62,28 @@ def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
     return file
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)  # elsewhere: read it by setting it, and put it straight back
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes]], None]) -> Path:
     r"""Write ``data`` to ``path`` so that no reader ever sees a half-written file.
 
     It goes to a unique temporary file in the same folder first, flushed to disk, then renamed over
     ``path``: an interrupted write leaves the old file (or none), and concurrent writers each leave a
-    complete file. Parent folders are created.
+    complete file. Parent folders are created. The file gets the permissions a plain
+    ``open(path, "w")`` would give: an existing file's mode is kept, a new one follows the umask
+    (the temporary file's private 0600 is not left behind).
 
     Args:
         path: The file to write.
@@ -79,8 +102,13 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             if callable(data):
                 data(handle)
@@ -93,3 +121,65 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def fetch_url(
+    url: str, *, where: str = "", timeout_s: float | None = None, max_bytes: int | None = None
+) -> bytes:
+    """Download an ``http(s)://`` URL within a deadline for the whole download.
+
+    ``requests`` bounds each read, not the download: a server that never answers, or answers a
+    byte at a time, cannot hold the caller longer than ``timeout_s``.
+
+    Args:
+        url: The address.
+        where: Where it was given, for the message.
+        timeout_s: Seconds for the whole download (default :data:`URL_TIMEOUT_S`).
+        max_bytes: The largest download (default :data:`URL_MAX_BYTES`).
+
+    Returns:
+        The bytes.
+
+    Raises:
+        InputError: It could not be downloaded in time, was too large, or the server refused
+            (the URL and the reason are named).
+
+    Example:
+        >>> fetch_url("http://127.0.0.1:9/cat.png", timeout_s=2)
+        Traceback (most recent call last):
+        ...
+        helpers.errors.InputError: 'http://127.0.0.1:9/cat.png' could not be downloaded (...). Check the address, ...
+    """
+    import requests
+
+    seconds = URL_TIMEOUT_S if timeout_s is None else timeout_s
+    limit = URL_MAX_BYTES if max_bytes is None else max_bytes
+    place = f" ({where})" if where else ""
+    outcome: queue.SimpleQueue = queue.SimpleQueue()
+
+    def download() -> None:
+        try:
+            per_read = min(10.0, seconds)
+            with requests.get(url, stream=True, timeout=(per_read, per_read)) as response:
+                response.raise_for_status()
+                data = bytearray()
+                for chunk in response.iter_content(1 << 16):
+                    data += chunk
+                    if len(data) > limit:
+                        raise ValueError(f"larger than {limit:,} bytes")
+                outcome.put(bytes(data))
+        except Exception as exc:  # handed to the caller's thread
+            outcome.put(exc)
+
+    # requests bounds each read, not the download: the deadline is kept here.
+    threading.Thread(target=download, daemon=True, name="qwen-vl-download").start()
+    try:
+        result = outcome.get(timeout=seconds)
+    except queue.Empty:
+        result = TimeoutError(f"no complete answer within {seconds:g} s")
+    if isinstance(result, Exception):
+        raise InputError(
+            f"{url!r}{place} could not be downloaded ({type(result).__name__}: {result}). Check the "
+            "address, or download the file yourself and pass its path."
+        ) from None
+    return result

@@ -19,19 +19,40 @@ FONT_CANDIDATES: tuple[str, ...] = (
 )
 
 
-@lru_cache(maxsize=1)
-def font_path() -> str | None:
-    """The first installed font with wide script coverage (Noto CJK, Noto, DejaVu, Arial Unicode).
+def bundled_font() -> str | None:
+    """DejaVu Sans as shipped inside matplotlib: Latin, Greek, Cyrillic and more.
 
     Returns:
-        Its path, or ``None`` when none of :data:`FONT_CANDIDATES` is installed.
+        Its path, or ``None`` when matplotlib is not installed.
+
+    Example:
+        >>> bundled_font() is None or bundled_font().endswith("DejaVuSans.ttf")
+        True
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return str(path) if path.exists() else None
+
+
+@lru_cache(maxsize=1)
+def font_path() -> str | None:
+    """The first installed font with wide script coverage, else matplotlib's DejaVu Sans.
+
+    Pillow's own default font has no Cyrillic or Greek, so it is never used for labels.
+
+    Returns:
+        The first of :data:`FONT_CANDIDATES` that is installed, else :func:`bundled_font`, else
+        ``None``.
 
     Example:
         >>> path = font_path()
-        >>> path is None or path in FONT_CANDIDATES
+        >>> path is None or path in FONT_CANDIDATES or path == bundled_font()
         True
     """
-    return next((p for p in FONT_CANDIDATES if Path(p).exists()), None)
+    return next((p for p in FONT_CANDIDATES if Path(p).exists()), None) or bundled_font()
 
 
 @lru_cache(maxsize=32)
@@ -42,7 +63,8 @@ def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         size: The font size in pixels.
 
     Returns:
-        The font of :func:`font_path`, or Pillow's built-in font if none is installed.
+        The font of :func:`font_path`; Pillow's built-in font only when neither a system
+        font nor matplotlib is installed (labels outside Latin then show as boxes).
 
     Example:
         >>> font = load_font(20)

@@ -6,19 +6,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from .fonts import load_font
-
-
-def _to_pil(image: Any, index: int) -> Image.Image:
-    if isinstance(image, Image.Image):
-        return image.convert("RGB")
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
-        raise ValueError(f"image_grid: images[{index}] must be HxWx3, got shape {array.shape}.")
-    return Image.fromarray(array.astype(np.uint8)).convert("RGB")
+from .images import to_image
 
 
 def image_grid(
@@ -32,11 +23,14 @@ def image_grid(
 ) -> Image.Image:
     """Lay images out in a grid, with an optional caption on each tile.
 
+    Images are PIL images or arrays, read as :func:`helpers.images.to_image` reads them (uint8,
+    uint16, floats in 0-1, grey or RGBA put on white), so a tile shows what the model would see.
+
     Tiles share the size of the first image, its longer side capped at ``max_tile_side`` (or
     ``tile_wh``); other images are letterboxed into that size.
 
     Args:
-        images: PIL images or HxWx3 (or HxWx4) arrays.
+        images: PIL images or arrays (HxW, HxWx3 or HxWx4; uint8, uint16, bool or floats).
         columns: Tiles per row (fewer when there are fewer images).
         captions: One caption per image (``""`` for none), drawn white on black.
         tile_wh: The tile size ``(width, height)``; by default the first image's.
@@ -47,8 +41,8 @@ def image_grid(
         The grid as an RGB image.
 
     Raises:
-        ValueError: No images, a caption count that differs, ``columns < 1``, or an image that is
-            not HxWx3.
+        ValueError: No images, a caption count that differs or ``columns < 1``.
+        InputError: An image that is not a picture (its shape, type or values named).
 
     Example:
         >>> import numpy as np
@@ -62,7 +56,7 @@ def image_grid(
         raise ValueError(f"image_grid: {len(images)} images but {len(captions)} captions.")
     if columns < 1:
         raise ValueError(f"image_grid: columns must be >= 1, got {columns}.")
-    tiles = [_to_pil(img, i) for i, img in enumerate(images)]
+    tiles = [to_image(img, f"image_grid: images[{i}]") for i, img in enumerate(images)]
     if tile_wh is None:
         width, height = tiles[0].size
         scale = min(1.0, max_tile_side / max(width, height))

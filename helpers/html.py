@@ -14,18 +14,10 @@ from typing import Any
 from .files import write_atomic
 from .text import fenced_blocks, visible_answer
 
-_HTML_START = re.compile(r"<!DOCTYPE\s+html[^>]*>|<html[\s>]", re.IGNORECASE)
+_HTML_START = re.compile(r"<!DOCTYPE\s+html\b|<html[\s>]", re.IGNORECASE)  # no [^>]*: linear
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
 CHROMIUM_ENV_VAR = "CHROMIUM_PATH"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # needed as root (containers, CI); pages are still isolated from the network
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def extract_code_block(text: str, language: str = "html") -> str:
@@ -121,44 +113,88 @@ def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) ->
     return write_atomic(target, html)
 
 
-def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = True) -> str:
-    """An ``<iframe sandbox srcdoc=...>`` tag holding ``html``, escaped.
+#: The Content-Security-Policy put first in every preview: inline styles and (when allowed) inline
+#: scripts run, images, fonts and media may be data:/blob: URLs, and nothing is fetched from any
+#: server (no images, styles, scripts, fonts, frames, workers, connections, prefetches or forms).
+PREVIEW_CSP = (
+    "default-src 'none'; img-src data: blob:; media-src data: blob:; font-src data:; "
+    "style-src 'unsafe-inline' data:; script-src 'unsafe-inline'; connect-src 'none'; "
+    "frame-src 'none'; child-src 'none'; worker-src 'none'; object-src 'none'; "
+    "manifest-src 'none'; form-action 'none'; base-uri 'none'"
+)
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.IGNORECASE)
 
-    The sandbox never grants ``allow-same-origin``: the page (and its scripts, if allowed) runs in
-    an opaque origin and cannot touch the notebook's page, cookies or storage.
+
+def with_csp(html: str, csp: str = PREVIEW_CSP) -> str:
+    """Put a ``<meta http-equiv="Content-Security-Policy">`` first in a page.
+
+    A policy in a ``<meta>`` only covers what comes after it, so it goes before everything but a
+    ``<!DOCTYPE>``. A page's own policy cannot loosen it (the browser enforces every policy).
+
+    Args:
+        html: The page.
+        csp: The policy (default :data:`PREVIEW_CSP`: nothing is fetched from any server).
+
+    Returns:
+        The page with the policy in front.
+
+    Example:
+        >>> with_csp("<!DOCTYPE html><p>Hi</p>", "default-src 'none'")
+        '<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src &#x27;none&#x27;"><p>Hi</p>'
+    """
+    meta = (
+        f'<meta http-equiv="Content-Security-Policy" content="{html_lib.escape(csp, quote=True)}">'
+    )
+    doctype = _DOCTYPE.match(html)
+    cut = doctype.end() if doctype else 0
+    return f"{html[:cut]}{meta}{html[cut:]}"
+
+
+def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = False) -> str:
+    """An ``<iframe sandbox srcdoc=...>`` tag holding ``html`` (escaped), cut off from the network.
+
+    The sandbox never grants ``allow-same-origin``: the page runs in an opaque origin and cannot
+    touch the notebook's page, cookies or storage; forms, popups, top-level navigation and
+    ``<meta http-equiv="refresh">`` are off. :data:`PREVIEW_CSP`, put first in the page
+    (:func:`with_csp`), stops it from loading anything from a server, images included. With
+    ``allow_scripts=True`` its inline scripts run, and a script can still navigate its own frame
+    (``location = ...``) or open a WebRTC connection, which no CSP stops: allow scripts only for
+    pages you trust. (A browser may also open, and drop unused, a connection to the address of an
+    ``<iframe src>`` before the policy refuses it; it sends nothing.)
 
     Args:
         html: The page.
         height: The frame's height in pixels.
-        allow_scripts: Let the page run its scripts (still in the opaque origin).
+        allow_scripts: Let the page run its inline scripts (still in the opaque origin).
 
     Returns:
         The tag.
 
     Example:
-        >>> sandboxed_iframe('<p class="x">Hi</p>', allow_scripts=False)[:64]
-        '<iframe sandbox="" srcdoc="&lt;p class=&quot;x&quot;&gt;Hi&lt;/p'
+        >>> sandboxed_iframe('<p class="x">Hi</p>')[:70]
+        '<iframe sandbox="" srcdoc="&lt;meta http-equiv=&quot;Content-Security-'
     """
     sandbox = "allow-scripts" if allow_scripts else ""
     return (
-        f'<iframe sandbox="{sandbox}" srcdoc="{html_lib.escape(html, quote=True)}" '
+        f'<iframe sandbox="{sandbox}" srcdoc="{html_lib.escape(with_csp(html), quote=True)}" '
         f'style="width: 100%; height: {int(height)}px; border: 1px solid #ccc;"></iframe>'
     )
 
 
-def preview_html(html: str, *, height: int = 500, allow_scripts: bool = True) -> Any:
-    """Show model-written HTML inside the notebook, in a sandboxed iframe (:func:`sandboxed_iframe`).
+def preview_html(html: str, *, height: int = 500, allow_scripts: bool = False) -> Any:
+    """Show model-written HTML inside the notebook, sandboxed and offline (:func:`sandboxed_iframe`).
 
     Args:
         html: The page.
         height: The frame's height in pixels.
-        allow_scripts: Let the page run its scripts.
+        allow_scripts: Let the page run its inline scripts (off by default; see
+            :func:`sandboxed_iframe` for what a script could still do).
 
     Returns:
         An ``IPython.display.HTML`` object: the last line of a cell shows it.
 
     Example:
-        >>> preview_html("<p>Hi</p>").data.startswith("<iframe sandbox=")
+        >>> preview_html("<p>Hi</p>").data.startswith('<iframe sandbox="" srcdoc=')
         True
     """
     from IPython.display import HTML
@@ -188,57 +224,115 @@ def find_chromium() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
+def sealed_chromium_args(refusing_port: int) -> list[str]:
+    """Chromium switches that cut a page off from every network, at the browser level.
+
+    All traffic (HTTP, WebSocket, prefetch, workers, popups; loopback included, ``<-loopback>``)
+    must go through a proxy at ``127.0.0.1:refusing_port``, a port held but never listened on, so
+    every connection is refused at once; DNS answers nothing; WebRTC may not send UDP outside the
+    proxy (so no STUN); QUIC is off; popups cannot open. ``tests/test_html_network.py`` proves it
+    with a live listener.
+
+    Args:
+        refusing_port: A loopback TCP port that is bound but never listens.
+
+    Returns:
+        The switches, for ``playwright.chromium.launch(args=...)``.
+
+    Example:
+        >>> "--proxy-bypass-list=<-loopback>" in sealed_chromium_args(9)
+        True
+    """
+    return [
+        "--no-sandbox",  # needed as root (containers, CI); the page is still cut off from networks
+        "--disable-gpu",
+        "--no-first-run",
+        f"--proxy-server=http://127.0.0.1:{refusing_port}",
+        "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--disable-quic",
+        "--dns-prefetch-disable",
+        "--block-new-web-contents",
+        "--no-pings",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-domain-reliability",
+        "--disable-sync",
+    ]
+
+
 def _screenshot(
-    html: str, png_path: Path, width: int, height: int, timeout_s: float, executable: str | None
+    html: str,
+    png_path: Path,
+    width: int,
+    height: int,
+    timeout_s: float,
+    settle_s: float,
+    executable: str | None,
 ) -> None:
+    import socket
+
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    # Bound, never listening: the kernel refuses every connection to it, and no other program can
+    # take the port while the browser runs.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hole, sync_playwright() as playwright:
+        hole.bind(("127.0.0.1", 0))
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=sealed_chromium_args(hole.getsockname()[1])
+        )
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(timeout_s * 1000)
-
-            def block_network(route: Any) -> None:
-                url = route.request.url
-                if url.startswith(("data:", "blob:", "about:")):
-                    route.continue_()
-                else:
-                    route.abort()
-
-            page.route("**/*", block_network)
+            context = browser.new_context(
+                viewport={"width": width, "height": height},
+                offline=True,
+                service_workers="block",
+                accept_downloads=False,
+            )
+            context.set_default_timeout(timeout_s * 1000)
+            page = context.new_page()
+            context.on("page", lambda popup: popup.close())  # a second line of defence
             page.set_content(html, wait_until="load")
+            if settle_s > 0:
+                page.wait_for_timeout(settle_s * 1000)
             page.screenshot(path=str(png_path))
         finally:
             browser.close()
 
 
 def render_html(
-    html_or_path: str | os.PathLike,
+    html: str,
     png_path: str | os.PathLike,
     *,
     width: int = 1280,
     height: int = 800,
     timeout_s: float = 30.0,
+    settle_s: float = 0.0,
 ) -> Path:
-    """Screenshot a page with headless Chromium (Playwright) into a PNG.
+    """Screenshot HTML text with headless Chromium (Playwright) into a PNG, with no network at all.
 
-    Uses the system Chromium (:func:`find_chromium`; no browser download). Every network request
-    from the page is blocked, so a page that fetches fonts or scripts from the web renders at once,
-    offline.
+    Uses the system Chromium (:func:`find_chromium`; no browser download). The browser is sealed
+    off every network (:func:`sealed_chromium_args`, an offline context, service workers
+    blocked), so a page that links fonts or scripts from the web renders at once and reaches no
+    server, local ones included. The text is never read as a path: for a saved file use
+    :func:`render_html_file`.
 
     Args:
-        html_or_path: HTML text, or a ``.html`` file.
+        html: The page's HTML text.
         png_path: Where the PNG goes (folders created).
         width: The viewport (and PNG) width in pixels.
         height: The viewport (and PNG) height in pixels.
-        timeout_s: Seconds the page may take to load.
+        timeout_s: Seconds the page may take to load and to be captured (a script that never
+            ends hits it).
+        settle_s: Seconds to wait after the page has loaded, for pages that draw with scripts.
 
     Returns:
         ``png_path`` as a ``Path``.
 
     Raises:
-        FileNotFoundError: A path that is not a file.
+        TypeError: ``html`` is not text (a path, bytes): the message points to
+            :func:`render_html_file`.
         RuntimeError: Playwright is not installed, or no Chromium was found (the message says how
             to install one).
 
@@ -249,14 +343,11 @@ def render_html(
         >>> Image.open(png).convert("RGB").getpixel((10, 10)), Image.open(png).size
         ((255, 0, 0), (320, 200))
     """
-    source = html_or_path
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "<" not in source):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"HTML file not found: {os.fspath(source)!r}; pass HTML text or a .html file."
-            )
-        source = path.read_text(encoding="utf-8")
+    if not isinstance(html, str):
+        raise TypeError(
+            f"render_html takes HTML text, got {type(html).__name__}: for a file use "
+            "helpers.render_html_file(path, png_path)."
+        )
     executable = find_chromium()
     try:
         import playwright  # noqa: F401
@@ -266,7 +357,7 @@ def render_html(
     png.parent.mkdir(parents=True, exist_ok=True)
     # Playwright's sync API cannot run inside Jupyter's event loop: use a worker thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(_screenshot, str(source), png, width, height, timeout_s, executable)
+        future = pool.submit(_screenshot, html, png, width, height, timeout_s, settle_s, executable)
         try:
             future.result()
         except Exception as exc:
@@ -278,3 +369,48 @@ def render_html(
                 ) from exc
             raise
     return png
+
+
+def render_html_file(
+    path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    **options: Any,
+) -> Path:
+    """Screenshot a saved ``.html`` file like :func:`render_html`.
+
+    The file's text is rendered as an offline page: it is not opened as a ``file://`` URL, so it
+    cannot read other local files.
+
+    Args:
+        path: The ``.html`` file (UTF-8).
+        png_path: Where the PNG goes (folders created).
+        **options: :func:`render_html`'s keyword arguments (``width``, ``height``, ...).
+
+    Returns:
+        ``png_path`` as a ``Path``.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing or a folder.
+        ValueError: The file is not UTF-8 text.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "page.html").write_text("<body style='background:blue'></body>")
+        >>> render_html_file(folder / "page.html", folder / "page.png", width=64, height=64).name
+        'page.png'
+    """
+    source = Path(path)
+    if not source.is_file():
+        what = "a folder" if source.is_dir() else "not found"
+        raise FileNotFoundError(
+            f"HTML file {os.fspath(path)!r} is {what}: pass a .html file "
+            "(or HTML text to helpers.render_html)."
+        )
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"HTML file {os.fspath(path)!r} is not UTF-8 text ({exc}): re-save it as UTF-8."
+        ) from exc
+    return render_html(text, png_path, **options)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING
 
 from .errors import ModelLoadError as ModelLoadError  # re-exported: raised by this module
 from .remote import BASE_URL_ENV, RemoteModel, RemoteProcessor, connect, remote_url
-from .runtime import RuntimeChoice, choose_runtime, detect_caps
+from .runtime import RuntimeChoice, choose_runtime, detect_caps, device_problem
 from .status import ensure_status_shown
 from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
 
@@ -69,24 +70,71 @@ def checkpoint_source(model_id: str | os.PathLike | None = None) -> str:
     return str(ensure_tiny_checkpoint()) if is_tiny(name) else name
 
 
-def _load_error_text(model_id: str, exc: BaseException) -> str:
-    text = str(exc)
-    if isinstance(exc, ImportError) and "flash" in text.lower():
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (transformers wraps the hub's errors)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _load_error_text(model_id: str, exc: BaseException, *, tiny_path: str | None = None) -> str:
+    """The error line and the one fix that matches it (checked by exception type where one exists)."""
+    chain = _chain(exc)
+    names = {type(e).__name__ for e in chain}
+    text = " ".join(str(e) for e in chain)
+    lowered = text.lower()
+    status = re.search(r"\b(401|403)\b", text)
+    damaged = names & {"SafetensorError", "HeaderTooLarge"} or any(
+        k in lowered
+        for k in (
+            "deserializing header",
+            "incomplete metadata",
+            "unexpected end",
+            "invalid load key",
+        )
+    )
+    if isinstance(exc, ImportError) and "flash" in lowered:
         fix = "install flash-attn, or pass attn_implementation='sdpa'"
-    elif "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+    elif "out of memory" in lowered or "OutOfMemoryError" in names:
         fix = (
             "free GPU memory (restart the kernel), or pick a smaller checkpoint, e.g. "
             f"{MODEL_ENV_VAR}=Qwen/Qwen3-VL-2B-Instruct"
         )
-    elif any(k in text.lower() for k in ("401", "403", "gated", "token")):
-        fix = "log in with `hf auth login` (or set HF_TOKEN) and check you have access to the repository"
+    elif "attn_implementation" in lowered or "attention implementation" in lowered:
+        fix = "pass attn_implementation='sdpa' or 'eager', or leave it unset to pick one"
+    elif re.search(
+        r"compiled with cuda|cuda (error|driver|gpus? (is|are) available)|nvidia driver|cuda-capable",
+        lowered,
+    ):
+        fix = "this machine has no usable CUDA GPU: leave device unset (or pass device='cpu')"
+    elif tiny_path is not None:  # built here: any other failure means its files are damaged
+        fix = f"delete {tiny_path} and load again: the tiny checkpoint is rebuilt in seconds"
+    elif damaged:
+        fix = (
+            "the checkpoint's files are damaged (an interrupted download?): delete the model's "
+            "folder (or its entry under ~/.cache/huggingface/hub) and load again"
+        )
+    elif "GatedRepoError" in names or status or "gated repo" in lowered:
+        fix = (
+            "log in with `hf auth login` (or set HF_TOKEN) and check you have access to the "
+            "repository (accept its licence on its Hub page)"
+        )
+    elif "RepositoryNotFoundError" in names or "not a valid model identifier" in lowered:
+        fix = (
+            "check the id (hub ids look like Qwen/Qwen3-VL-4B-Instruct) or the folder path; "
+            f"`{MODEL_ENV_VAR}=tiny` runs a tiny random model offline for testing"
+        )
     else:
         fix = (
             "check the id or folder, that you are online (the first run downloads several GB), or "
             f"set {MODEL_ENV_VAR} to a local checkpoint folder; "
             f"`{MODEL_ENV_VAR}=tiny` runs a tiny random model offline for testing"
         )
-    return f"Could not load model {model_id!r}: {type(exc).__name__}: {text.splitlines()[0] if text else ''}\nFix: {fix}."
+    message = str(exc)
+    first = message.splitlines()[0] if message else ""
+    return f"Could not load model {model_id!r}: {type(exc).__name__}: {first}\nFix: {fix}."
 
 
 def load_model(
@@ -143,7 +191,7 @@ def load_model(
             level,
             "Using %s served at %s (unset %s to load weights locally)",
             model.name,
-            base_url,
+            model.base_url,  # credentials hidden
             BASE_URL_ENV,
         )
         return model, processor
@@ -152,10 +200,18 @@ def load_model(
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     name = resolve_model_id(model_id)
-    source = checkpoint_source(name)
+    caps = detect_caps()
+    if device is not None and (problem := device_problem(caps, device)):
+        raise ModelLoadError(f"Could not load model {name!r}: {problem}")
     choice: RuntimeChoice = choose_runtime(
-        detect_caps(), device=device, dtype=dtype, attn_implementation=attn_implementation
+        caps, device=device, dtype=dtype, attn_implementation=attn_implementation
     )
+    if not isinstance(getattr(torch, choice.dtype, None), torch.dtype):
+        raise ModelLoadError(
+            f"Could not load model {name!r}: dtype={choice.dtype!r} is not a torch dtype: use "
+            "'bfloat16', 'float16' or 'float32', or leave it unset."
+        )
+    source = checkpoint_source(name)
     try:
         processor = AutoProcessor.from_pretrained(source)
         model = AutoModelForImageTextToText.from_pretrained(
@@ -165,7 +221,8 @@ def load_model(
             device_map=choice.device,
         ).train(False)
     except (OSError, ValueError, ImportError, RuntimeError) as exc:
-        raise ModelLoadError(_load_error_text(name, exc)) from exc
+        tiny_path = source if is_tiny(name) else None
+        raise ModelLoadError(_load_error_text(name, exc, tiny_path=tiny_path)) from exc
     processor.tokenizer.padding_side = "left"
     label = f"{name} (TINY RANDOM TEST MODEL: answers are gibberish)" if is_tiny(name) else name
     logger.log(level, "Loaded %s: %s", label, choice.describe())

@@ -2,101 +2,137 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from .errors import InputError
 from .errors import MissingInputError as MissingInputError  # re-exported for older imports
-from .files import check_file
+from .files import check_file, fetch_url, write_atomic
+from .images import load_image, to_image
+from .paths import cache_dir
 from .sizes import video_frame_floor
 from .text import is_url
+from .video import probe_video
 
 VISION_KEYS = ("image", "image_url", "video")
+#: Chat roles the Qwen chat template knows.
+ROLES = ("system", "user", "assistant", "tool")
 
 
 def _where(m: int, i: int) -> str:
     return f"messages[{m}]['content'][{i}]"
 
 
-def _check_path(value: str | os.PathLike, kind: str, where: str) -> str | Image.Image:
+def _from_url(text: str, kind: str, where: str) -> str | Image.Image:
+    """A URL's image as a checked PIL image, or its video as a downloaded file's path."""
+    if text.startswith("data:"):
+        if kind != "image":
+            return text
+        header, _, payload = text.partition(",")
+        try:
+            data = base64.b64decode(payload, validate=True) if ";base64" in header else b""
+        except ValueError as exc:
+            raise InputError(f"{where}: the image data URL is not valid base64 ({exc}).") from None
+    else:
+        data = fetch_url(text, where=where)
+    if kind == "image":
+        return load_image(io.BytesIO(data), where=where, name=text[:80])
+    suffix = Path(urlsplit(text).path).suffix[:8] or ".mp4"
+    target = cache_dir() / "downloads" / f"{hashlib.sha256(data).hexdigest()}{suffix}"
+    if not target.is_file():
+        write_atomic(target, data)
+    return _check_path(target, kind, where)
+
+
+def _check_path(
+    value: str | os.PathLike, kind: str, where: str, fetch_urls: bool = True
+) -> str | Image.Image:
     text = os.fspath(value)
     if is_url(text):
-        return text
+        return _from_url(text, kind, where) if fetch_urls else text
     path = check_file(text, kind, where)
     if kind == "image":
         image = load_image(path, where=where)
-        if image.info.get("exif_rotated"):
-            return image  # a phone photo stored sideways: pass the upright pixels
+        if image.info.get("converted"):
+            return image  # rotated, transparent or 16-bit: pass the very pixels load_image shows
     return str(path)
 
 
-def load_image(path: str | os.PathLike, *, where: str = "") -> Image.Image:
-    """An image file as an upright RGB PIL image, fully decoded.
-
-    EXIF orientation is applied, so a phone photo stored sideways comes out upright; the
-    ``exif_rotated`` entry of ``image.info`` says when that happened.
-
-    Args:
-        path: The image file (a ``file://`` prefix and ``~`` are accepted).
-        where: Where it was given, for error messages.
-
-    Returns:
-        The image, mode ``RGB``.
-
-    Raises:
-        MissingInputError: The file does not exist.
-        InputError: The file is empty, a folder, not an image, or truncated.
-
-    Example:
-        >>> import helpers
-        >>> image = load_image(helpers.INPUT_DIR / "fruits.jpg")
-        >>> image.mode, image.size
-        ('RGB', (512, 480))
-    """
-    text = os.fspath(path)
-    place = f" ({where})" if where else ""
-    file = check_file(path, "image", where)
-    try:
-        with Image.open(file) as img:
-            img.load()  # decodes fully: catches truncated files that a header check passes
-            rotated = img.getexif().get(0x0112, 1) != 1  # EXIF orientation tag
-            image = (ImageOps.exif_transpose(img) if rotated else img).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+def _check_budget(item: dict[str, Any], where: str) -> None:
+    """Pixel budgets must be positive numbers, ``min_pixels <= max_pixels``."""
+    for key in ("min_pixels", "max_pixels", "total_pixels"):
+        value = item.get(key)
+        if value is None:
+            continue
+        if not _is_number(value) or not 0 < value < float("inf"):
+            raise InputError(
+                f"{where}: {key} must be a positive number of pixels, got {value!r}; e.g. "
+                f"{key}=256 * 32 * 32 (256 visual tokens), or leave it out."
+            )
+    low, high = item.get("min_pixels"), item.get("max_pixels")
+    if low is not None and high is not None and low > high:
         raise InputError(
-            f"image {text!r}{place} cannot be read as an image ({exc}). The file is corrupt "
-            f"or not an image: re-download it or re-save it as PNG or JPEG."
-        ) from exc
-    if rotated:
-        image.info["exif_rotated"] = True
-    return image
-
-
-def _as_pil(value: Any, where: str) -> Image.Image:
-    if isinstance(value, Image.Image):
-        return value
-    array = np.asarray(value)
-    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.dtype == np.uint8:
-        return Image.fromarray(array)
-    raise InputError(
-        f"{where}: expected a PIL image or an HxWx3 uint8 array, got {type(value).__name__} "
-        f"with shape {getattr(array, 'shape', None)}."
-    )
+            f"{where}: min_pixels ({low}) is larger than max_pixels ({high}); lower min_pixels or "
+            "raise max_pixels."
+        )
 
 
 def _check_video_budget(item: dict[str, Any], where: str) -> None:
-    """Keep ``min_pixels <= max_pixels`` (see :func:`helpers.sizes.video_frame_floor`)."""
+    """Check a video's budget and sampling settings; keep ``min_pixels <= max_pixels``.
+
+    A ``max_pixels`` below the default floor lowers the floor
+    (:func:`helpers.sizes.video_frame_floor`).
+    """
+    _check_budget(item, where)
     if item.get("max_pixels") is not None:
         item["min_pixels"] = video_frame_floor(
             item.get("min_pixels"), item["max_pixels"], where=where
         )
     if "fps" in item and "nframes" in item:
         raise InputError(f"{where}: give either 'fps' or 'nframes' for a video, not both.")
+    fps = item.get("fps")
+    if fps is not None and (not _is_number(fps) or not 0 < fps < float("inf")):
+        raise InputError(
+            f"{where}: fps must be a positive number of frames per second, got {fps!r}."
+        )
+    for key in ("nframes", "max_frames", "min_frames"):
+        value = item.get(key)
+        if value is not None and (not _is_number(value) or int(value) != value or value < 2):
+            raise InputError(
+                f"{where}: {key} must be a whole number of at least 2 (the model takes frames in "
+                f"pairs), got {value!r}."
+            )
+    low, high = item.get("min_frames"), item.get("max_frames")
+    if low is not None and high is not None and low > high:
+        raise InputError(f"{where}: min_frames ({low}) is larger than max_frames ({high}).")
 
 
-def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
+def _check_video_file(item: dict[str, Any], where: str) -> None:
+    """The file opens as a video with enough frames for what the item asks (before any decoding)."""
+    if isinstance(item["video"], str) and is_url(item["video"]):
+        return  # a data URL, or a URL left for a server to fetch: sent as it is
+    frames = probe_video(item["video"], where=where)  # damaged, sound-only, 1-frame files fail
+    wanted = item.get("nframes")
+    if wanted is not None and wanted > frames:
+        raise InputError(
+            f"{where}: nframes={wanted} but the video has only {frames} frames: ask for at most "
+            f"{frames}, or give fps instead."
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_item(item: Any, m: int, i: int, fetch_urls: bool = True) -> dict[str, Any]:
     where = _where(m, i)
     if not isinstance(item, dict):
         raise InputError(
@@ -112,29 +148,31 @@ def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
             )
         return item
     if kind in ("image", "image_url"):
+        _check_budget(item, where)
         key = "image" if "image" in item else "image_url"
         value = item.get(key)
         if isinstance(value, dict) and "url" in value:  # OpenAI style {'image_url': {'url': ...}}
             value = value["url"]
         if isinstance(value, (str, os.PathLike)):
-            item[key] = _check_path(value, "image", where)
+            item[key] = _check_path(value, "image", where, fetch_urls)
         elif value is None:
             raise InputError(f"{where}: an image item needs the image under 'image'.")
         else:
-            item[key] = _as_pil(value, where)
+            item[key] = to_image(value, where)
         return item
     if kind == "video":
         _check_video_budget(item, where)
         value = item.get("video")
         if isinstance(value, (str, os.PathLike)):
-            item["video"] = _check_path(value, "video", where)
+            item["video"] = _check_path(value, "video", where, fetch_urls)
+            _check_video_file(item, where)
         elif isinstance(value, (list, tuple)) or (
             isinstance(value, np.ndarray) and value.ndim == 4
         ):
             if len(value) == 0:
                 raise InputError(f"{where}: the video frame list is empty.")
             item["video"] = [
-                _as_pil(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)
+                to_image(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)
             ]
         else:
             raise InputError(
@@ -151,14 +189,19 @@ def _check_item(item: Any, m: int, i: int) -> dict[str, Any]:
 class CheckedConversation(list):
     """A conversation that :func:`check_messages` has validated; checking it again returns it as is.
 
+    Attributes:
+        urls_fetched: Whether its URLs were downloaded and checked here (``fetch_urls=True``).
+
     Example:
         >>> checked = check_messages([{"role": "user", "content": "Hi"}])
         >>> isinstance(checked, CheckedConversation), check_messages(checked) is checked
         (True, True)
     """
 
+    urls_fetched: bool = True
 
-def check_messages(messages: Any) -> list[dict[str, Any]]:
+
+def check_messages(messages: Any, *, fetch_urls: bool = True) -> list[dict[str, Any]]:
     """Validate one conversation before it reaches the processor (or a server).
 
     Every item is checked: text is a string; an image is a path, URL, PIL image or HxWx3 array (files
@@ -170,6 +213,10 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
         messages: Qwen chat messages: a list of ``{"role": ..., "content": ...}`` dicts (one dict is
             accepted), where ``content`` is a string or a list of items such as
             ``{"type": "image", "image": path}`` and ``{"type": "text", "text": ...}``.
+        fetch_urls: Download ``http(s)://`` and ``data:`` images and videos here, within
+            :data:`helpers.files.URL_TIMEOUT_S` and :data:`helpers.files.URL_MAX_BYTES`, and check
+            what they hold. ``False`` leaves them as they are, for a server to fetch
+            (:func:`helpers.chat` does so on a server connection).
 
     Returns:
         A copy (a :class:`CheckedConversation`) with string content as a text item, local paths as
@@ -190,7 +237,7 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
         ...
         helpers.errors.InputError: messages[0]['content'][0]: an image item needs the image under 'image'.
     """
-    if isinstance(messages, CheckedConversation):
+    if isinstance(messages, CheckedConversation) and (messages.urls_fetched or not fetch_urls):
         return messages  # already checked (its images already decoded once): no second pass
     if isinstance(messages, dict):
         messages = [messages]
@@ -200,10 +247,16 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
             f"got {type(messages).__name__}."
         )
     checked = CheckedConversation()
+    checked.urls_fetched = fetch_urls
     for m, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message or "content" not in message:
             raise InputError(
                 f"messages[{m}] must be a dict with 'role' and 'content', got {message!r:.80}."
+            )
+        if message["role"] not in ROLES:
+            raise InputError(
+                f"messages[{m}]['role'] is {message['role']!r:.40}; expected one of {list(ROLES)} "
+                "(the question goes in a 'user' message)."
             )
         content = message["content"]
         if isinstance(content, str):
@@ -213,7 +266,10 @@ def check_messages(messages: Any) -> list[dict[str, Any]]:
                 f"messages[{m}]['content'] must be a string or a list of items, got {type(content).__name__}."
             )
         checked.append(
-            {**message, "content": [_check_item(it, m, i) for i, it in enumerate(content)]}
+            {
+                **message,
+                "content": [_check_item(it, m, i, fetch_urls) for i, it in enumerate(content)],
+            }
         )
     return checked
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -151,14 +152,73 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def _score(record: OcrRecord, image: Path, markdown: bool) -> None:
-    truth = image.with_suffix(".txt")
-    if record.output is not None and truth.exists():
-        reference = truth.read_text(encoding="utf-8")
+def output_file(out_dir: str | os.PathLike, image: str | os.PathLike) -> Path:
+    """Where :func:`ocr_folder` writes an image's text: ``out_dir/<image file name>.txt``.
+
+    The whole file name is kept, so ``page.png`` and ``page.jpg`` never share an output, and an
+    output never takes the name of a ground-truth file ``page.txt``, even when ``out_dir`` is the
+    image folder itself.
+
+    Args:
+        out_dir: The output folder.
+        image: The image file.
+
+    Returns:
+        The text file's path.
+
+    Example:
+        >>> output_file("out", "scans/page.png").as_posix()
+        'out/page.png.txt'
+    """
+    return Path(out_dir) / f"{Path(image).name}.txt"
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{what} {os.fspath(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or move it away."
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{what} {os.fspath(path)!r} cannot be read ({exc}).") from None
+
+
+def _ground_truths(images: list[Path]) -> dict[Path, str]:
+    """Each image's ``<stem>.txt`` beside it, read before any work (a bad one stops the run)."""
+    truths = {}
+    for image in images:
+        truth = image.with_suffix(".txt")
+        if truth.is_dir():
+            raise InputError(
+                f"ground truth {os.fspath(truth)!r} is a folder: rename it, or move it away."
+            )
+        if truth.exists():
+            truths[image] = _read_text(truth, "ground truth")
+    return truths
+
+
+def _check_writable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out_dir {os.fspath(out)!r} is a file: pass a folder for the texts.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"out_dir {os.fspath(out)!r} is not writable ({exc.strerror or exc}): pass a folder "
+            "you can write to."
+        ) from None
+
+
+def _score(record: OcrRecord, truth: str | None, markdown: bool) -> None:
+    if record.output is not None and truth is not None:
         output = markdown_to_text(record.output) if markdown else record.output
         record.cer, record.wer = (
-            round(cer(output, reference), 4),
-            round(wer(output, reference), 4),
+            round(cer(output, truth), 4),
+            round(wer(output, truth), 4),
         )
 
 
@@ -176,13 +236,17 @@ def ocr_folder(
     progress: bool = True,
     **generation: Any,
 ) -> pd.DataFrame:
-    """OCR every image of a folder, writing ``out_dir/<image stem>.txt`` as each batch finishes.
+    """OCR every image of a folder, writing ``out_dir/<image file name>.txt`` as each batch finishes.
 
-    It resumes: images whose output file exists are not run again, so an interrupted run loses only
-    the batch in flight and a re-run costs nothing. An unreadable image is skipped with a warning.
-    Where ``<image stem>.txt`` sits beside an image, CER and WER are computed against it; with
-    ``markdown=True`` the answer is scored as the text it renders to (:func:`markdown_to_text`),
-    so markdown symbols are not counted as errors.
+    Outputs keep the whole file name (``page.png`` -> ``page.png.txt``, see :func:`output_file`),
+    so ``page.png`` and ``page.jpg`` never share a text and an output never takes the place of a
+    ground truth. It resumes: images whose output file exists are not run again, so an interrupted
+    run loses only the batch in flight and a re-run costs nothing. An image that cannot be used
+    (unreadable, a decompression bomb, a shape the model refuses) is skipped with a warning and an
+    ``"error"`` row. Where ``<image stem>.txt`` sits beside an image it is the ground truth: CER and
+    WER are computed against it; with ``markdown=True`` the answer is scored as the text it renders
+    to (:func:`markdown_to_text`), so markdown symbols are not counted as errors. Ground truths and
+    ``out_dir`` are checked before any work.
 
     Args:
         model: From :func:`helpers.load_model`.
@@ -203,7 +267,8 @@ def ocr_folder(
         A ``pandas.DataFrame``, one row per image, with the columns of :class:`OcrRecord`.
 
     Raises:
-        InputError: ``folder`` is not a folder.
+        InputError: ``folder`` is not a folder, a ground truth is not UTF-8 text (or is a folder),
+            or ``out_dir`` cannot be written; all before any image is read.
         ValueError: ``batch_size`` is below 1.
 
     Example:
@@ -224,14 +289,20 @@ def ocr_folder(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     out = Path(out_dir)
     images = list_images(folder)
+    truths = _ground_truths(images)
+    _check_writable(out)
     records: dict[Path, OcrRecord] = {}
     todo: list[tuple[Path, list[dict[str, Any]]]] = []
     for image in images:
-        target = out / f"{image.stem}.txt"
-        if target.exists():
-            records[image] = OcrRecord(image.name, "cached", target.read_text(encoding="utf-8"))
-            continue
+        target = output_file(out, image)
         try:
+            if target.exists() or target.is_symlink():
+                if not target.is_file():
+                    raise InputError(
+                        f"output {os.fspath(target)!r} is not a file: remove it to OCR {image.name}."
+                    )
+                records[image] = OcrRecord(image.name, "cached", _read_text(target, "output"))
+                continue
             todo.append((image, check_messages(image_message(image, prompt, **(pixels or {})))))
         except InputError as exc:
             records[image] = OcrRecord(image.name, "error", error=str(exc))
@@ -245,12 +316,12 @@ def ocr_folder(
             )
             each = (time.perf_counter() - began) / len(batch)
             for (image, _), answer in zip(batch, answers, strict=True):
-                write_atomic(out / f"{image.stem}.txt", str(answer))
+                write_atomic(output_file(out, image), str(answer))
                 records[image] = OcrRecord(image.name, "done", str(answer), seconds=round(each, 3))
             bar.update(len(batch))
     rows = []
     for image in images:
         record = records[image]
-        _score(record, image, markdown)
+        _score(record, truths.get(image), markdown)
         rows.append(asdict(record))
     return pd.DataFrame(rows, columns=list(OcrRecord.__dataclass_fields__))

@@ -9,12 +9,17 @@ before sending (:mod:`helpers.remote_media`), so a server with default settings 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sys
+import queue
+import re
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import RemoteError as RemoteError  # re-exported: raised by this module
 from .remote_media import (
@@ -33,7 +38,13 @@ API_KEY_ENV = "QWEN_VL_API_KEY"
 TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
 #: Set to 1 when the server was started with ``--trust-request-mm-kwargs`` (vLLM).
 TRUST_ENV = "QWEN_VL_TRUST_MM_KWARGS"
-_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
+DEFAULT_TIMEOUT_S = 600.0
+#: A secret in a header, query or JSON text: ``Authorization: Bearer x``, ``"api_key": "x"``, ...
+_SECRET_FIELD = re.compile(
+    r"(?i)((?:authorization|proxy-authorization|api[-_]?key|access[-_]?token|password|secret)"
+    r"[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s\"',;}&]+"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}")
 
 
 def remote_url() -> str | None:
@@ -54,32 +65,76 @@ def remote_url() -> str | None:
     return os.environ.get(BASE_URL_ENV) or None
 
 
+def redact_url(url: str) -> str:
+    """A URL safe to print: any user name and password replaced by ``***``.
+
+    Args:
+        url: A server URL, e.g. ``$QWEN_VL_BASE_URL``.
+
+    Returns:
+        The URL without its credentials (unchanged when it has none).
+
+    Example:
+        >>> redact_url("http://user:KEY@host:8000/v1")
+        'http://***@host:8000/v1'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Hide credentials in a text a server sent back (it may echo headers in an error).
+
+    Args:
+        text: The text, e.g. an error body.
+        secrets: Known secrets (the API key, URL passwords) to hide wherever they appear.
+
+    Returns:
+        ``text`` with each secret, URL credentials, ``Authorization`` headers, bearer tokens and
+        ``api_key``/``password``/``token`` fields replaced by ``***``.
+
+    Example:
+        >>> redact("bad header: Authorization: Bearer sk-123456", ("sk-123456",))
+        'bad header: Authorization: ***'
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@", r"\1***@", text)
+    text = _SECRET_FIELD.sub(r"\1***", text)
+    return _BEARER.sub(r"\1 ***", text)
+
+
 @dataclass
 class RemoteModel:
     """A model served behind an OpenAI-compatible API; stands in for the local model object.
 
     Attributes:
-        client: The ``openai.OpenAI`` client.
+        client: The ``openai.OpenAI`` client (it does the retries).
         name: The served model's name.
-        base_url: The server's URL.
-        max_retries: Retries of a request that failed for a passing reason (timeouts, 429, 5xx).
-        retry_wait_s: The first wait before a retry; it doubles each time.
+        base_url: The server's URL with any credentials hidden (:func:`redact_url`).
+        timeout_s: Seconds a request may take in all: retries and a slowly streamed answer
+            included.
+        secrets: The key and URL credentials, hidden wherever a message could show them.
         device: Always ``"remote"``.
+        trust_mm_kwargs: The server takes per-request media settings (see :func:`connect`).
 
     Example:
-        >>> from types import SimpleNamespace as Stub
-        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
-        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
-        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
-        >>> is_remote(model), model.device
-        (True, 'remote')
+        >>> model = RemoteModel(None, "Qwen/Qwen3-VL-4B-Instruct", redact_url("http://me:KEY@host/v1"),
+        ...                     secrets=("KEY",))
+        >>> model
+        RemoteModel(name='Qwen/Qwen3-VL-4B-Instruct', base_url='http://***@host/v1', timeout_s=600.0, device='remote', trust_mm_kwargs=False)
+        >>> is_remote(model)
+        True
     """
 
-    client: Any
+    client: Any = field(repr=False)
     name: str
     base_url: str
-    max_retries: int = 3
-    retry_wait_s: float = 1.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     device: str = "remote"
     trust_mm_kwargs: bool = False  # the server takes per-request media settings
 
@@ -119,6 +174,33 @@ def is_remote(model_or_processor: Any) -> bool:
     return isinstance(model_or_processor, (RemoteModel, RemoteProcessor))
 
 
+def _timeout_from_env() -> float:
+    text = os.environ.get(TIMEOUT_ENV, "")
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise RemoteError(
+            f"{TIMEOUT_ENV}={text!r} is not a positive number of seconds: fix or unset it."
+        )
+    return value
+
+
+def _check_json(raw: Any, server: str, what: str, secrets: tuple[str, ...]) -> None:
+    """Refuse a reply that is not JSON (a login page, a proxy's HTML error, a web UI)."""
+    kind = raw.headers.get("content-type", "")
+    if "json" not in kind:
+        body = raw.http_response.read()[:120].decode("utf-8", "replace").replace("\n", " ")
+        raise RemoteError(
+            f"the server at {server} answered {what} with {kind or 'no content type'}, not the "
+            f"OpenAI API's JSON (it starts: {redact(body, secrets)!r}). {BASE_URL_ENV} must be the "
+            "API's root, usually http://host:port/v1, not a web page or a login page."
+        )
+
+
 def connect(
     base_url: str,
     model: str | None = None,
@@ -131,11 +213,14 @@ def connect(
     """Connect to an OpenAI-compatible server and check that it serves the model.
 
     Args:
-        base_url: The server's URL, usually ending in ``/v1``.
+        base_url: The server's URL, usually ending in ``/v1``; credentials in it are never shown.
         model: The served model's name; by default the first model the server lists.
         api_key: The key; default ``$QWEN_VL_API_KEY``, else ``"EMPTY"`` (local servers).
-        timeout_s: Seconds a request may take; default ``$QWEN_VL_TIMEOUT``, else 600.
-        max_retries: Retries of a request that failed for a passing reason.
+        timeout_s: Seconds a request may take in all, retries and streaming included; default
+            ``$QWEN_VL_TIMEOUT``, else 600.
+        max_retries: Retries of a failed request (connection errors, 408/409/429/5xx), done by the
+            ``openai`` client: it backs off, honours ``Retry-After`` and never resends a request
+            whose answer has started streaming.
         trust_mm_kwargs: The server was started with ``--trust-request-mm-kwargs`` (vLLM): videos
             may then keep more than 2 frames per second and images stay below 64 visual tokens
             (see :mod:`helpers.remote_media`). Default: ``$QWEN_VL_TRUST_MM_KWARGS`` is ``1``.
@@ -144,8 +229,9 @@ def connect(
         ``(model, processor)`` to use as :func:`helpers.load_model`'s.
 
     Raises:
-        RemoteError: The server cannot be reached, refuses the key, lists no models or does not
-            serve ``model`` (the served ones are named).
+        RemoteError: The server cannot be reached, answers with something other than the OpenAI
+            API's JSON (a web page), refuses the key, lists no models or does not serve
+            ``model`` (the served ones are named); ``$QWEN_VL_TIMEOUT`` is not a positive number.
 
     Example:
         >>> connect("http://127.0.0.1:9/v1", timeout_s=2)
@@ -155,37 +241,58 @@ def connect(
     """
     import openai
 
-    timeout = timeout_s if timeout_s is not None else float(os.environ.get(TIMEOUT_ENV, "600"))
-    client = openai.OpenAI(
-        base_url=base_url,
-        api_key=api_key or os.environ.get(API_KEY_ENV) or "EMPTY",
-        timeout=timeout,
-        max_retries=0,  # retries are ours: bounded, and they never resend a streamed answer
-    )
-    try:
-        served = [m.id for m in client.models.list()]
-    except openai.APIConnectionError as exc:
-        raise RemoteError(
-            f"cannot reach the server at {base_url} ({exc}). Start it (README, 'Serving'), or fix "
-            f"{BASE_URL_ENV} (it usually ends in /v1), or unset it to load the model locally."
-        ) from exc
-    except openai.AuthenticationError as exc:
-        raise RemoteError(
-            f"the server at {base_url} refused the API key: set {API_KEY_ENV}."
-        ) from exc
-    if not served:
-        raise RemoteError(f"the server at {base_url} lists no models; is it still loading?")
-    name = model or served[0]
-    if name not in served:
-        raise RemoteError(
-            f"the server at {base_url} does not serve {name!r}; it serves {served}. "
-            "Set QWEN_VL_MODEL to one of them (or unset it to use the first)."
-        )
+    timeout = timeout_s if timeout_s is not None else _timeout_from_env()
+    key = api_key or os.environ.get(API_KEY_ENV) or "EMPTY"
+    parts = urlsplit(base_url)
+    secrets = tuple(s for s in (key, parts.password, parts.username) if s and s != "EMPTY")
+    server = redact_url(base_url)
+    client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries)
     if trust_mm_kwargs is None:
         trust_mm_kwargs = os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
     remote = RemoteModel(
-        client, name, base_url, max_retries=max_retries, trust_mm_kwargs=trust_mm_kwargs
+        client,
+        model or "",
+        server,
+        timeout_s=timeout,
+        secrets=secrets,
+        trust_mm_kwargs=trust_mm_kwargs,
     )
+    try:
+        raw = _within_deadline(
+            remote,
+            lambda _call: client.models.with_raw_response.list(),
+            late=f"cannot reach the server at {server} (no answer within {timeout:g} s). Start it "
+            f"(README, 'Serving'), or fix {BASE_URL_ENV} (it usually ends in /v1), or raise "
+            f"{TIMEOUT_ENV} if it is slow to answer.",
+        )
+        _check_json(raw, server, "the model list", secrets)
+        served = [m.id for m in raw.parse()]
+    except RemoteError:
+        raise
+    except openai.AuthenticationError:
+        raise RemoteError(
+            f"the server at {server} refused the API key: set {API_KEY_ENV}.", status_code=401
+        ) from None
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        raise RemoteError(
+            f"cannot reach the server at {server} ({type(exc).__name__}: {redact(str(exc), secrets)}). "
+            f"Start it (README, 'Serving'), or fix {BASE_URL_ENV} (it usually ends in /v1), or unset "
+            "it to load the model locally."
+        ) from None
+    except Exception as exc:  # a reply the client cannot read as a model list
+        raise RemoteError(
+            f"the server at {server} did not answer the model list as the OpenAI API does "
+            f"({type(exc).__name__}: {redact(str(exc), secrets)}). {BASE_URL_ENV} must be the API's "
+            "root, usually http://host:port/v1."
+        ) from None
+    if not served:
+        raise RemoteError(f"the server at {server} lists no models; is it still loading?")
+    remote.name = model or served[0]
+    if remote.name not in served:
+        raise RemoteError(
+            f"the server at {server} does not serve {remote.name!r}; it serves {served}. "
+            "Set QWEN_VL_MODEL to one of them (or unset it to use the first)."
+        )
     return remote, RemoteProcessor()
 
 
@@ -317,34 +424,141 @@ def _request_error(model: RemoteModel, exc: Exception) -> RemoteError:
     import openai
 
     server = model.base_url
+    text = redact(str(exc), model.secrets)
+    status = getattr(exc, "status_code", None)
     if isinstance(exc, openai.APITimeoutError):
         return RemoteError(
             f"the server at {server} did not answer in time: raise {TIMEOUT_ENV} (seconds) or ask for fewer tokens."
         )
     if isinstance(exc, openai.APIConnectionError):
-        return RemoteError(f"lost the connection to {server} ({exc}); check that the server is up.")
+        return RemoteError(
+            f"lost the connection to {server} ({text}); check that the server is up."
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return RemoteError(
+            f"the server at {server} refused the API key: set {API_KEY_ENV}.", status_code=status
+        )
     if isinstance(exc, openai.NotFoundError):
         return RemoteError(
-            f"the server at {server} does not serve {model.name!r} ({exc}); set QWEN_VL_MODEL to a served model."
+            f"the server at {server} does not serve {model.name!r} ({text}); set QWEN_VL_MODEL to a served model.",
+            status_code=status,
         )
-    text = str(exc)
     if isinstance(exc, openai.BadRequestError) and any(
         k in text.lower()
         for k in ("context length", "maximum context", "too long", "max_model_len")
     ):
         return RemoteError(
             f"the request is too large for {model.name!r} at {server}: {text}. Lower max_pixels, fps or "
-            "max_frames on the images/videos, or max_new_tokens, or start the server with a larger --max-model-len."
+            "max_frames on the images/videos, or max_new_tokens, or start the server with a larger --max-model-len.",
+            status_code=status,
         )
-    return RemoteError(f"the server at {server} refused the request: {text}")
+    if isinstance(exc, openai.APIStatusError):
+        return RemoteError(
+            f"the server at {server} refused the request: {text}", status_code=status
+        )
+    return RemoteError(
+        f"the answer from {server} could not be read ({type(exc).__name__}: {text}); is "
+        f"{BASE_URL_ENV} an OpenAI-compatible API?"
+    )
 
 
-def _transient(exc: Exception) -> bool:
-    import openai
+class _Stop(Exception):
+    """Raised in the request thread when the caller has given up (deadline passed)."""
 
-    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code in _TRANSIENT_STATUS
+
+class _Call:
+    """What a request thread shares with its caller: stop flag, streamed items, clean-up."""
+
+    def __init__(self) -> None:
+        self.items: queue.SimpleQueue = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.closers: list[Callable[[], Any]] = []
+
+    def put(self, item: Any) -> None:
+        if self.stop.is_set():
+            raise _Stop
+        self.items.put(item)
+
+    def close(self) -> None:
+        self.stop.set()
+        for close in self.closers:
+            with contextlib.suppress(Exception):  # best effort: it may be gone already
+                close()
+
+
+def _within_deadline(
+    model: RemoteModel,
+    work: Callable[[_Call], Any],
+    on_item: Callable[[Any], None] | None = None,
+    *,
+    late: str | None = None,
+) -> Any:
+    """Run ``work(call)`` in a thread and return its result within ``model.timeout_s``.
+
+    ``work`` may ``call.put`` items (streamed pieces) that ``on_item`` handles here, in the
+    caller's thread. ``httpx`` only bounds each read, so a server that sends a byte now and then
+    would keep a request alive for ever: this deadline covers the whole request, retries
+    included. On time-out the request's connection is closed and :class:`RemoteError` raised
+    (with the message ``late``, if given).
+    """
+    call, done = _Call(), object()
+
+    def run() -> None:
+        try:
+            call.items.put((done, work(call), None))
+        except BaseException as exc:  # handed to the caller's thread
+            call.items.put((done, None, exc))
+
+    threading.Thread(target=run, daemon=True, name="qwen-vl-request").start()
+    deadline = time.monotonic() + model.timeout_s
+    while True:
+        try:
+            item = call.items.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            call.close()
+            raise RemoteError(
+                late
+                or f"the server at {model.base_url} did not finish answering within "
+                f"{model.timeout_s:g} s: raise {TIMEOUT_ENV} (seconds for the whole request) or ask "
+                "for fewer tokens."
+            ) from None
+        if isinstance(item, tuple) and len(item) == 3 and item[0] is done:
+            if item[2] is not None:
+                raise item[2]
+            return item[1]
+        if on_item is not None:
+            on_item(item)
+
+
+def _stream_pieces(model: RemoteModel, kwargs: dict[str, Any], call: _Call) -> str | None:
+    """Send a streamed request; ``put`` each text piece; return the finish reason (``None``: cut off)."""
+    raw = model.client.chat.completions.with_raw_response.create(**kwargs, stream=True)
+    call.closers.append(raw.http_response.close)
+    kind = raw.headers.get("content-type", "")
+    if "json" in kind:  # a server that ignores stream=True answers the whole completion at once
+        from openai.types.chat import ChatCompletion
+
+        raw.http_response.read()
+        whole = ChatCompletion.model_validate(raw.http_response.json())
+        call.put(whole.choices[0].message.content or "")
+        return whole.choices[0].finish_reason or "stop"  # a whole JSON answer cannot be cut off
+    if "text/event-stream" not in kind:
+        _check_json(raw, model.base_url, "the chat request", model.secrets)
+    finish = None
+    with raw.parse() as stream:
+        for chunk in stream:
+            for choice in chunk.choices or []:
+                if choice.delta and choice.delta.content:
+                    call.put(choice.delta.content)
+                finish = choice.finish_reason or finish
+    return finish
+
+
+def _whole(model: RemoteModel, kwargs: dict[str, Any], call: _Call) -> str:
+    raw = model.client.chat.completions.with_raw_response.create(**kwargs)
+    call.closers.append(raw.http_response.close)
+    _check_json(raw, model.base_url, "the chat request", model.secrets)
+    return raw.parse().choices[0].message.content or ""
 
 
 def remote_chat(
@@ -355,9 +569,11 @@ def remote_chat(
     stream: bool,
     settings: dict[str, Any],
 ) -> str:
-    """One answer from the server; passing failures retried (bounded), a streamed answer printed as it comes.
+    """One answer from the server, within ``model.timeout_s``; a streamed answer printed as it comes.
 
-    A streamed answer that already printed text is never re-sent.
+    Failed requests are retried by the ``openai`` client (connection errors, 408/409/429/5xx;
+    ``Retry-After`` honoured; a started stream never resent). A server that ignores
+    ``stream=True`` and answers the whole completion still gives the answer.
 
     Args:
         model: The connection.
@@ -370,41 +586,50 @@ def remote_chat(
         The answer text.
 
     Raises:
-        RemoteError: The server could not answer; the message says what to do.
+        RemoteError: The server could not answer within ``model.timeout_s``, refused, answered
+            something that is not the OpenAI API's, or stopped a streamed answer before saying it
+            was finished (no ``finish_reason``); ``partial`` holds the text that had arrived.
 
     Example:
-        >>> from types import SimpleNamespace as Stub
-        >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
-        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
-        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
+        >>> import openai
+        >>> client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="EMPTY", max_retries=0)
+        >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://127.0.0.1:9/v1", timeout_s=5)
         >>> remote_chat(model, [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
         ...             max_new_tokens=8, stream=False, settings={})
-        'Two cats.'
+        Traceback (most recent call last):
+        ...
+        helpers.errors.RemoteError: lost the connection to http://127.0.0.1:9/v1 (...); check that the server is up.
     """
     kwargs = request_body(model, conversation, max_new_tokens=max_new_tokens, settings=settings)
-    for attempt in range(model.max_retries + 1):
-        pieces: list[str] = []
-        try:
-            if not stream:
-                response = model.client.chat.completions.create(**kwargs)
-                return response.choices[0].message.content or ""
-            for chunk in model.client.chat.completions.create(**kwargs, stream=True):
-                delta = chunk.choices[0].delta.content if chunk.choices else None
-                if delta:
-                    pieces.append(delta)
-                    print(delta, end="", flush=True)
+    pieces: list[str] = []
+
+    def show(piece: str) -> None:
+        pieces.append(piece)
+        if stream:
+            print(piece, end="", flush=True)
+
+    try:
+        if stream:
+            finish = _within_deadline(model, lambda call: _stream_pieces(model, kwargs, call), show)
             print(flush=True)
-            return "".join(pieces)
-        except Exception as exc:
-            if pieces or not _transient(exc) or attempt == model.max_retries:
-                raise _request_error(model, exc) from exc
-            wait = model.retry_wait_s * 2**attempt
-            print(
-                f"[{model.base_url}: {type(exc).__name__}, retry {attempt + 1}/{model.max_retries} in {wait:.0f} s]",
-                file=sys.stderr,
-            )
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+        else:
+            return _within_deadline(model, lambda call: _whole(model, kwargs, call))
+    except RemoteError as exc:
+        exc.partial = "".join(pieces)
+        raise
+    except Exception as exc:  # the client's errors, or an answer it could not read
+        error = _request_error(model, exc)
+        error.partial = "".join(pieces)
+        raise error from None
+    text = "".join(pieces)
+    if finish is None:
+        raise RemoteError(
+            f"the answer from {model.base_url} stopped before the server said it was finished (no "
+            f"finish_reason: the connection dropped or the server failed) after {len(text)} "
+            "characters; what arrived is in this error's .partial. Ask again.",
+            partial=text,
+        )
+    return text
 
 
 def remote_chat_batch(
@@ -431,14 +656,18 @@ def remote_chat_batch(
         RemoteError: A request failed.
 
     Example:
-        >>> from types import SimpleNamespace as Stub
+        >>> from types import SimpleNamespace as Stub  # stands in for the openai client
         >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
-        >>> client = Stub(chat=Stub(completions=Stub(create=lambda **request: reply)))
+        >>> raw = Stub(headers={"content-type": "application/json"}, parse=lambda: reply,
+        ...            http_response=Stub(close=lambda: None))
+        >>> client = Stub(chat=Stub(completions=Stub(with_raw_response=Stub(create=lambda **r: raw))))
         >>> model = RemoteModel(client, "Qwen/Qwen3-VL-4B-Instruct", "http://localhost:8000/v1")
         >>> question = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
         >>> remote_chat_batch(model, [question, question], max_new_tokens=8, settings={})
         ['Two cats.', 'Two cats.']
     """
+    if not conversations:
+        return []
     with ThreadPoolExecutor(max_workers=min(max_workers, len(conversations))) as pool:
         futures = [
             pool.submit(

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .files import fetch_url
+from .images import load_image
 from .sizes import PATCH_SIZE
 from .text import is_url, strip_file_scheme
 
@@ -97,8 +99,8 @@ def prepare_image(item: dict[str, Any], *, patch_size: int = PATCH_SIZE) -> Prep
     """The image of a checked image item, resized to its budget here if it has one.
 
     Without ``min_pixels``/``max_pixels`` the original file travels unchanged (the server resizes
-    it with the same arithmetic); with them, qwen-vl-utils' ``fetch_image`` resizes it (fetching an
-    http(s) URL first) and a PNG travels.
+    it with the same arithmetic); with them, qwen-vl-utils' ``fetch_image`` resizes it (an http(s)
+    URL is downloaded first, within :data:`helpers.files.URL_TIMEOUT_S`) and a PNG travels.
 
     Args:
         item: a content item from :func:`helpers.check_messages` (``image`` or ``image_url``).
@@ -111,6 +113,9 @@ def prepare_image(item: dict[str, Any], *, patch_size: int = PATCH_SIZE) -> Prep
 
     value = item.get("image", item.get("image_url"))
     if any(key in item for key in IMAGE_BUDGET_KEYS):
+        if isinstance(value, str) and is_url(value) and not value.startswith("data:"):
+            # within a deadline and a size limit: qwen-vl-utils' own download has neither
+            value = load_image(io.BytesIO(fetch_url(value)), name=value[:80])
         from qwen_vl_utils import fetch_image
 
         resized = fetch_image({**item, "image": value}, image_patch_size=patch_size)

@@ -6,7 +6,6 @@ an H100, Apple MPS and a CPU on any machine.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 FLASH_ATTENTION = (
@@ -82,6 +81,7 @@ def detect_caps() -> DeviceCaps:
         True
     """
     import torch
+    from transformers.utils import is_flash_attn_2_available
 
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
@@ -90,8 +90,42 @@ def detect_caps() -> DeviceCaps:
         cuda_name=torch.cuda.get_device_name(0) if cuda else None,
         cuda_capability=tuple(torch.cuda.get_device_capability(0)) if cuda else None,
         mps_available=mps,
-        flash_attn_installed=importlib.util.find_spec("flash_attn") is not None,
+        # transformers' own check: flash-attn importable, its version supported, CUDA present
+        flash_attn_installed=bool(is_flash_attn_2_available()),
     )
+
+
+def device_problem(caps: DeviceCaps, device: str) -> str | None:
+    """Why a requested device cannot be used on this machine, with the fix.
+
+    Args:
+        caps: The machine (:func:`detect_caps`).
+        device: The device asked for, e.g. ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"cpu"``.
+
+    Returns:
+        The problem and its fix, or ``None`` when the device can be used.
+
+    Example:
+        >>> device_problem(DeviceCaps(), "cpu") is None
+        True
+        >>> device_problem(DeviceCaps(), "cuda")[:60]
+        "device='cuda' was requested but this machine has no usable C"
+    """
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
+        return f"device={device!r} is not a device name: use 'cuda', 'cuda:0', 'mps' or 'cpu', or leave it unset."
+    if kind == "cuda" and not caps.cuda_available:
+        return (
+            f"device={device!r} was requested but this machine has no usable CUDA GPU "
+            "(torch.cuda.is_available() is False): leave device unset to use what is there, or "
+            "pass device='cpu' (or 'mps' on Apple silicon)."
+        )
+    if kind == "mps" and not caps.mps_available:
+        return (
+            f"device={device!r} was requested but Apple MPS is not available here: leave device "
+            "unset, or pass device='cpu'."
+        )
+    return None
 
 
 def choose_runtime(

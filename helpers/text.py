@@ -12,7 +12,8 @@ from dataclasses import dataclass
 URL_PREFIXES: tuple[str, ...] = ("http://", "https://", "data:")
 FILE_SCHEME = "file://"
 
-_FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n")
+#: The language tag after an opening fence, up to the end of its line.
+_FENCE_TAG = re.compile(r"[ \t]*([A-Za-z0-9_+-]*)")
 
 
 def split_thinking(text: str) -> tuple[str, str]:
@@ -85,7 +86,10 @@ def fenced_blocks(text: str) -> list[FencedBlock]:
     r"""Every fenced (```) code block of ``text``, in order; an unclosed last one included.
 
     This is the one fence parser of the package: :func:`helpers.parse_detections` reads JSON from
-    the blocks and :func:`helpers.extract_code_block` picks the last block of a language.
+    the blocks and :func:`helpers.extract_code_block` picks the last block of a language. A block
+    opens at three backticks followed, on the same line, by an optional language tag and a line
+    break, and closes at the next three backticks. One pass: every search starts where the last
+    one ended, so a hostile answer (a hundred thousand backticks) costs linear time.
 
     Args:
         text: A model answer.
@@ -99,12 +103,16 @@ def fenced_blocks(text: str) -> list[FencedBlock]:
         [('json', '[1]\n', True), ('html', '<p>cut', False)]
     """
     blocks, position = [], 0
-    while match := _FENCE_OPEN.search(text, position):
-        end = text.find("```", match.end())
+    while (start := text.find("```", position)) >= 0:
+        newline = text.find("\n", start + 3)
+        if newline < 0:
+            break  # no line break after it, so no later fence can open a block either
+        tag = _FENCE_TAG.match(text, start + 3, newline)
+        end = text.find("```", newline + 1)
         if end < 0:
-            blocks.append(FencedBlock(match.group(1).lower(), text[match.end() :], False))
+            blocks.append(FencedBlock(tag.group(1).lower(), text[newline + 1 :], False))
             break
-        blocks.append(FencedBlock(match.group(1).lower(), text[match.end() : end], True))
+        blocks.append(FencedBlock(tag.group(1).lower(), text[newline + 1 : end], True))
         position = end + 3
     return blocks
 

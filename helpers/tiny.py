@@ -8,6 +8,7 @@ code path of the cookbook for real on a CPU, with no download.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,12 +23,14 @@ from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
 logger = logging.getLogger(__name__)
 
 TINY_MODEL_NAME = "tiny"
-#: Bump when the recipe changes, so stale cached builds are rebuilt.
-TINY_RECIPE_VERSION = 2
+#: Bump when the recipe or the folder layout changes, so stale cached builds are rebuilt.
+TINY_RECIPE_VERSION = 3
 #: Text attention head size of each variant. ``"default"`` is the smallest that runs everywhere
 #: in transformers; ``"vllm"`` is the smallest vLLM's CPU attention accepts (it takes 32, 64,
 #: 80, ... 512), for serving the tiny model with a real vLLM. Processor and tokenizer are the same.
 TINY_VARIANTS: dict[str, int] = {"default": 16, "vllm": 32}
+#: File in a built checkpoint folder listing each file's SHA-256, to notice damaged builds.
+MANIFEST = "tiny-manifest.json"
 
 # Qwen's special tokens, in their usual order after the BPE vocabulary.
 SPECIAL_TOKENS: tuple[tuple[str, bool], ...] = (
@@ -298,6 +301,8 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
     try:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
+        manifest = {f.name: _digest(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -307,8 +312,43 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
     return path
 
 
+def _digest(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def checkpoint_damage(path: Path) -> str | None:
+    """Why a built tiny checkpoint cannot be used, checked against the manifest written with it.
+
+    Args:
+        path: The checkpoint folder.
+
+    Returns:
+        What is wrong (no manifest, a file missing, a file changed or cut short), or ``None`` when
+        every file is as it was built.
+
+    Example:
+        >>> checkpoint_damage(ensure_tiny_checkpoint()) is None
+        True
+    """
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"no readable {MANIFEST} ({type(exc).__name__})"
+    for name, digest in manifest.items():
+        file = path / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if _digest(file) != digest:
+            return f"{name} is damaged ({file.stat().st_size} bytes, content changed)"
+    return None
+
+
 def ensure_tiny_checkpoint(*, variant: str = "default", rebuild: bool = False) -> Path:
-    """The cached tiny checkpoint folder, built first if it is missing or incomplete.
+    """The cached tiny checkpoint folder, built first if it is missing, incomplete or damaged.
+
+    A cached build with a missing, truncated or changed file (an interrupted build, a full disk),
+    checked against the manifest written with it (:func:`checkpoint_damage`), is rebuilt, and the
+    reason logged.
 
     Args:
         variant: A key of :data:`TINY_VARIANTS`; ``"vllm"`` is the one a vLLM server can serve.
@@ -323,8 +363,12 @@ def ensure_tiny_checkpoint(*, variant: str = "default", rebuild: bool = False) -
     """
     head_dim = _check_variant(variant)
     path = tiny_model_dir(variant)
-    complete = (path / "config.json").exists() and (path / "model.safetensors").exists()
-    if rebuild or not complete:
+    damage = None if rebuild or not path.exists() else checkpoint_damage(path)
+    if rebuild or not path.exists() or damage:
+        if damage:
+            logger.warning(
+                "The cached tiny checkpoint at %s cannot be used (%s): rebuilding it.", path, damage
+            )
         start = time.perf_counter()
         build_tiny_checkpoint(path, head_dim=head_dim)
         logger.info(

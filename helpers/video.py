@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -129,6 +130,86 @@ def available_backends() -> list[Backend]:
     return [b for b in BACKENDS if importlib.util.find_spec(_MODULES[b]) is not None]
 
 
+def _count_torchcodec(path: str) -> int:
+    from torchcodec.decoders import VideoDecoder
+
+    metadata = VideoDecoder(path, seek_mode="approximate").metadata
+    return int(metadata.num_frames or 0)
+
+
+def _count_decord(path: str) -> int:
+    import decord
+
+    return len(decord.VideoReader(path, ctx=decord.cpu(0)))
+
+
+def _count_opencv(path: str) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    try:
+        if not capture.isOpened():
+            raise RuntimeError("OpenCV could not open the file")
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+
+
+_COUNTERS: dict[str, Callable[[str], int]] = {
+    "torchcodec": _count_torchcodec,  # qwen-vl-utils' first choice
+    "decord": _count_decord,
+    "opencv": _count_opencv,
+}
+#: The model's video path needs at least this many frames (one temporal patch).
+MIN_VIDEO_FRAMES = 2
+
+
+def probe_video(path: str | os.PathLike, *, where: str = "") -> int:
+    """Check that a file opens as a video with enough frames, before anything decodes it.
+
+    The frame count is read from the container by the first installed reader (torchcodec,
+    decord, OpenCV) that opens the file; no frame is decoded.
+
+    Args:
+        path: The video file.
+        where: Where it was given, for the message.
+
+    Returns:
+        The frame count.
+
+    Raises:
+        MissingInputError: The file does not exist.
+        InputError: No reader can open it (not a video, sound only, damaged) or it has fewer than
+            :data:`MIN_VIDEO_FRAMES` frames; the fix is named.
+
+    Example:
+        >>> import helpers
+        >>> probe_video(helpers.INPUT_DIR / "events.mp4") > 2
+        True
+    """
+    place = f" ({where})" if where else ""
+    text = str(check_file(path, "video", where))
+    errors = []
+    for name in [b for b in _COUNTERS if b in available_backends()]:
+        try:
+            frames = _COUNTERS[name](text)
+        except Exception as exc:  # any reader error: try the next reader
+            errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+            continue
+        if frames >= MIN_VIDEO_FRAMES:
+            return frames
+        raise InputError(
+            f"video {text!r}{place} has {frames} frame{'s' * (frames != 1)}; the model needs at "
+            f"least {MIN_VIDEO_FRAMES}. Pass a single picture as an image (helpers.image_message), "
+            "or the frames as a list (helpers.video_message([frame, ...]))."
+        )
+    raise InputError(
+        f"video {text!r}{place} cannot be opened as a video ({'; '.join(errors) or 'no video reader installed'}). "
+        "It may be damaged, not a video, or sound only (no pictures): check the file, or re-encode "
+        "it, e.g. `ffmpeg -i in.mov -c:v libx264 -pix_fmt yuv420p out.mp4`."
+    )
+
+
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a file's content: the part of a cache key that notices a file changed in place.
 
@@ -174,6 +255,11 @@ def cache_entry(digest: str, num_frames: int, backend: str, cache_dir: Path) -> 
 
 def _load_entry(entry: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The cached frames, or ``None`` (and the file removed) if the entry is missing or corrupt."""
+    if entry.is_dir():
+        raise InputError(
+            f"frame cache entry {str(entry)!r} is a folder, not a file: remove it "
+            f"(`rm -r '{entry}'`) or pass another cache_dir."
+        )
     if not entry.exists():
         return None
     try:
@@ -194,13 +280,26 @@ def _load_entry(entry: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray] |
     warnings.warn(
         f"frame cache entry {entry.name} is corrupt ({reason}); rebuilding it.", stacklevel=3
     )
-    entry.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a read-only cache: the entry is replaced if it can be
+        entry.unlink(missing_ok=True)
     return None
 
 
 def _save_entry(entry: Path, frames: np.ndarray, timestamps: np.ndarray) -> None:
-    """Write atomically (temporary file, then rename): readers never see a half-written entry."""
-    write_atomic(entry, lambda handle: np.savez(handle, frames=frames, timestamps=timestamps))
+    """Write atomically (temporary file, then rename): readers never see a half-written entry.
+
+    A cache that cannot be written (read-only, full, not a folder) costs only the caching: the
+    frames are still returned, with a warning.
+    """
+    try:
+        write_atomic(entry, lambda handle: np.savez(handle, frames=frames, timestamps=timestamps))
+    except OSError as exc:
+        warnings.warn(
+            f"could not cache the frames in {str(entry.parent)!r} ({type(exc).__name__}: "
+            f"{exc.strerror or exc}); they are returned but will be decoded again next time. Pass "
+            "a writable cache_dir (or set QWEN_VL_CACHE).",
+            stacklevel=3,
+        )
 
 
 def _decode(
@@ -270,16 +369,29 @@ def sample_frames(
             "no video backend is installed: `pip install torchcodec` (or decord, opencv-python)."
         )
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "frames"
-    digest = file_digest(video) if use_cache else ""
-    if use_cache:
+    if not use_cache:
+        return _decode(str(video), int(num_frames), candidates)[:2]
+    for _attempt in range(3):
+        before = _identity(video)
+        digest = file_digest(video)
         for name in candidates:
             entry = cache_entry(digest, int(num_frames), name, folder)
             if (hit := _load_entry(entry, int(num_frames))) is not None:
                 return hit
-    frames, timestamps, used = _decode(str(video), int(num_frames), candidates)
-    if use_cache:
-        _save_entry(cache_entry(digest, int(num_frames), used, folder), frames, timestamps)
-    return frames, timestamps
+        frames, timestamps, used = _decode(str(video), int(num_frames), candidates)
+        if _identity(video) == before:  # the frames come from the content that was hashed
+            _save_entry(cache_entry(digest, int(num_frames), used, folder), frames, timestamps)
+            return frames, timestamps
+    raise InputError(
+        f"video {str(video)!r} kept changing while it was read (is it still being written or "
+        "copied?): wait until it is complete, then try again."
+    )
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is replaced or rewritten: device, inode, size, modification time."""
+    info = path.stat()
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 @dataclass(frozen=True)

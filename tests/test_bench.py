@@ -70,3 +70,10 @@ def test_render_bench():
     out = _run("render.py", "--repeats", "1")
     assert "render_s" in out
     assert len(_report("render")["rows"]) == 3
+
+
+def test_parsers_bench():
+    out = _run("parsers.py", "--sizes", "1000", "10000", "--repeats", "1")
+    assert "parse_detections_s" in out and "extract_code_block_s" in out
+    rows = _report("parsers")["rows"]
+    assert len(rows) == 12 and all(row["chars"] >= 1000 for row in rows)

@@ -105,3 +105,10 @@ def test_pixel_budget_lowers_tokens(tiny):
         processor, helpers.image_message(image, "x", max_pixels=64 * 32 * 32)
     )[0].tokens
     assert small <= 64 < full
+
+
+@pytest.mark.parametrize("value", [0, -5, 2.5, "64", True, None])
+def test_bad_max_new_tokens(tiny, value):
+    model, processor = tiny
+    with pytest.raises(ValueError, match="max_new_tokens must be a whole number"):
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}], max_new_tokens=value)

@@ -1,3 +1,4 @@
+import time
 import warnings
 
 import numpy as np
@@ -255,3 +256,46 @@ def test_coco_ground_truth_is_in_model_space():
 def test_coco_unknown_image():
     with pytest.raises(helpers.InputError, match=r"not in .*has"):
         load_coco_ground_truth(helpers.INPUT_DIR / "detection_ground_truth.json", "nope.png")
+
+
+@pytest.mark.parametrize(
+    ("answer", "boxes"),
+    [
+        # brackets nested 100 000 deep: no RecursionError, nothing found
+        ("[" * 100_000, 0),
+        # objects nested 50 000 deep
+        ('{"a":' * 50_000, 0),
+        # a 400-digit coordinate: that entry skipped (no OverflowError), the next one kept
+        ('[{"bbox_2d": [' + "9" * 400 + ', 1, 2, 3]}, {"bbox_2d": [1, 2, 3, 4]}]', 1),
+        # a 5000-digit coordinate (beyond Python's integer-string limit)
+        ('[{"bbox_2d": [' + "9" * 5000 + ', 1, 2, 3]}, {"bbox_2d": [1, 2, 3, 4]}]', 1),
+        # 1e400 is infinite: skipped
+        ('[{"bbox_2d": [1e400, 1, 2, 3]}, {"bbox_2d": [1, 2, 3, 4]}]', 1),
+        # Python-style quotes followed by deep garbage: the text is skipped (with a warning)
+        ("[{'bbox_2d': [1, 2, 3, 4]}] " + "[" * 5000, 0),
+    ],
+)
+def test_hostile_answers_do_not_crash(answer, boxes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(parse_detections(answer)) == boxes
+        assert parse_points(answer.replace("bbox_2d", "point_2d").replace(", 3]", "]")) is not None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "```" * 100_000,  # bare fences: 20 s in a quadratic fence search at a third of this size
+        "```json" * 50_000,  # fences with a tag, no line break
+        "```\n" * 100_000,  # 50 000 empty blocks
+        "[" * 300_000,  # an endless open list
+    ],
+)
+def test_hostile_answers_do_not_hang(answer):
+    # A guard against hangs, not a speed test (bench/parsers.py measures speed): each of these
+    # took minutes before; a linear parser takes well under a second.
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse_detections(answer) == []
+    assert time.monotonic() - start < 10

@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ from helpers.html import (
     find_chromium,
     preview_html,
     render_html,
+    render_html_file,
     sandboxed_iframe,
     save_html,
+    with_csp,
 )
 
 PAGE = "<!DOCTYPE html>\n<html><body>Hi</body></html>"
@@ -87,12 +90,33 @@ def test_save_html(tmp_path):
 
 def test_preview_is_sandboxed_and_escaped():
     page = '<html><body><script>parent.document.title = "pwned"</script><p class="x">a & b</p></body></html>'
-    tag = sandboxed_iframe(page)
+    tag = sandboxed_iframe(page, allow_scripts=True)
     assert 'sandbox="allow-scripts"' in tag and "allow-same-origin" not in tag
     assert "<script>" not in tag and "&lt;script&gt;" in tag and "&quot;x&quot;" in tag
     assert tag.count("<iframe") == 1
-    assert 'sandbox=""' in sandboxed_iframe(page, allow_scripts=False)
-    assert preview_html(page).data == tag
+    assert 'sandbox=""' in sandboxed_iframe(page)  # scripts are off unless asked for
+    assert preview_html(page).data == sandboxed_iframe(page)
+
+
+@pytest.mark.parametrize(
+    ("page", "starts"),
+    [
+        # a doctype stays first (standards mode); the policy comes right after it
+        ("<!DOCTYPE html><html><head></head></html>", "<!DOCTYPE html><meta http-equiv"),
+        # leading white space and a lower-case doctype
+        ("\n <!doctype html>\n<p>x</p>", "\n <!doctype html><meta http-equiv"),
+        # no doctype: the policy is the very first thing
+        ("<img src='http://example.com/a.png'>", "<meta http-equiv"),
+        # a page's own permissive policy comes after ours (both are enforced)
+        ("<meta http-equiv='Content-Security-Policy' content='default-src *'>", "<meta http-equiv"),
+    ],
+)
+def test_preview_policy_comes_first(page, starts):
+    framed = with_csp(page)
+    assert framed.startswith(starts)
+    assert framed.count("default-src &#x27;none&#x27;") == 1 and framed.endswith(
+        page.lstrip()[-10:]
+    )
 
 
 needs_chromium = pytest.mark.skipif(
@@ -115,6 +139,32 @@ def test_render_solid_red_page(tmp_path):
 
 
 @needs_chromium
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a model answer that is a path: rendered as the words, never opened
+        "/etc/passwd",
+        # a relative path
+        "page.html",
+        # a file URL
+        "file:///etc/hostname",
+    ],
+)
+def test_render_html_never_reads_a_path(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "page.html").write_text("<body style='background:#00ff00'>secret</body>")
+    png = render_html(text, tmp_path / "p.png", width=200, height=100)
+    # the page is the text in black on white: no green page, no file contents
+    assert Image.open(png).convert("RGB").getpixel((150, 80)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("value", [Path("/etc/passwd"), b"<p>bytes</p>", None])
+def test_render_html_takes_only_text(value, tmp_path):
+    with pytest.raises(TypeError, match="render_html_file"):
+        render_html(value, tmp_path / "p.png")
+
+
+@needs_chromium
 def test_render_from_file_and_blocked_network(tmp_path):
     page = tmp_path / "page.html"
     page.write_text(
@@ -123,14 +173,31 @@ def test_render_from_file_and_blocked_network(tmp_path):
         "<body style='margin:0;background:rgb(0,0,255)'><img src='https://example.com/a.png'></body></html>"
     )
     start = time.perf_counter()
-    png = render_html(page, tmp_path / "blue.png", width=200, height=100)
+    png = render_html_file(page, tmp_path / "blue.png", width=200, height=100)
     assert time.perf_counter() - start < 20  # blocked at once, not waiting for timeouts
     assert Image.open(png).convert("RGB").getpixel((150, 80)) == (0, 0, 255)
 
 
-def test_render_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="HTML file not found"):
-        render_html(tmp_path / "nope.html", tmp_path / "x.png")
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        # nothing there
+        ("nope.html", "not found"),
+        # a folder
+        ("folder", "is a folder"),
+    ],
+)
+def test_render_file_bad_path(name, message, tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(FileNotFoundError, match=message):
+        render_html_file(tmp_path / name, tmp_path / "x.png")
+
+
+def test_render_file_not_utf8(tmp_path):
+    page = tmp_path / "latin1.html"
+    page.write_bytes("<p>caf\u00e9</p>".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"not UTF-8.*re-save it as UTF-8"):
+        render_html_file(page, tmp_path / "x.png")
 
 
 def test_sketch_generator_is_reproducible(tmp_path):
@@ -143,3 +210,24 @@ def test_sketch_generator_is_reproducible(tmp_path):
     before = digests()
     subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
     assert digests() == before  # the committed sketches are what the script makes
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "```" * 100_000,  # bare fences (minutes in a quadratic fence search)
+        "```html" * 50_000,  # fences with the tag, no line break
+        "<!DOCTYPE html" * 50_000,  # doctypes that never close
+        "<html" * 60_000,  # tags that never close
+    ],
+)
+def test_hostile_answers_do_not_hang(answer):
+    # A guard against hangs, not a speed test (bench/parsers.py measures speed).
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            code = extract_code_block(answer)
+        except ValueError as error:
+            code = str(error)
+    assert code and time.monotonic() - start < 10

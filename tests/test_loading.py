@@ -3,6 +3,7 @@ import hashlib
 import pytest
 
 import helpers
+from helpers.runtime import DeviceCaps, detect_caps, device_problem
 from helpers.tiny import build_tiny_checkpoint
 
 
@@ -121,3 +122,170 @@ def test_tiny_variants(tmp_path, monkeypatch, variant, head_dim, mrope_section):
 def test_unknown_tiny_variant():
     with pytest.raises(ValueError, match=r"unknown tiny variant 'big'.*'default', 'vllm'"):
         helpers.tiny.ensure_tiny_checkpoint(variant="big")
+
+
+def _hub_error(cls, status):
+    import httpx2
+
+    response = httpx2.Response(status, request=httpx2.Request("GET", "https://huggingface.co/x"))
+    return cls(f"{status} Client Error for url https://huggingface.co/x", response=response)
+
+
+def _wrapped(inner, outer_text):
+    try:
+        try:
+            raise inner
+        except Exception as exc:
+            raise OSError(outer_text) from exc
+    except OSError as outer:
+        return outer
+
+
+def _explain_cases():
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    from safetensors import SafetensorError
+
+    not_valid = (
+        "x/y is not a local folder and is not a valid model identifier listed on "
+        "'https://huggingface.co/models'. If this is a private repository, make sure to pass a "
+        "token having permission to this repo with `hf auth login`"
+    )
+    return [
+        # a file name containing "token" is not a login problem
+        (OSError("Can't load tokenizer: tokenizer.json not found in /models/x"), "online"),
+        # a mistyped hub id (transformers wraps the hub's error, and mentions tokens)
+        (_wrapped(_hub_error(RepositoryNotFoundError, 404), not_valid), "check the id"),
+        # a gated repository
+        (_wrapped(_hub_error(GatedRepoError, 401), "gated repo"), "hf auth login"),
+        # a 403 from the hub
+        (OSError("403 Forbidden: you do not have access"), "hf auth login"),
+        # a truncated safetensors file
+        (SafetensorError("Error while deserializing header: HeaderTooSmall"), "damaged"),
+        # a CUDA failure is about the GPU, not the network
+        (AssertionError("Torch not compiled with CUDA enabled"), "no usable CUDA GPU"),
+        # a model id naming a GPU maker is not a GPU problem
+        (OSError("nvidia/some-model is not a valid model identifier"), "check the id"),
+        # flash-attn missing
+        (
+            ImportError("FlashAttention2 has been toggled on, but flash_attn is not installed"),
+            "sdpa",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_load_error_hints(case):
+    from helpers.loading import _load_error_text
+
+    exc, hint = _explain_cases()[case]
+    text = _load_error_text("x/y", exc)
+    fix = text.split("Fix:")[1]
+    assert hint in fix
+    wrong = {
+        "online": "hf auth login",
+        "check the id": "hf auth login",
+        "no usable CUDA GPU": "online",
+    }
+    assert wrong.get(hint, "@@") not in fix
+
+
+@pytest.mark.parametrize(
+    ("caps", "device", "problem"),
+    [
+        # CUDA asked for on a machine without a GPU
+        (DeviceCaps(), "cuda", "no usable CUDA GPU"),
+        # the same with an index
+        (DeviceCaps(), "cuda:1", "no usable CUDA GPU"),
+        # MPS asked for off Apple silicon
+        (DeviceCaps(cuda_available=True), "mps", "MPS is not available"),
+        # not a device name
+        (DeviceCaps(), "gpu", "not a device name"),
+        # fine
+        (DeviceCaps(cuda_available=True), "cuda:0", None),
+        (DeviceCaps(), "cpu", None),
+    ],
+)
+def test_device_problem(caps, device, problem):
+    found = device_problem(caps, device)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_cuda_on_a_cpu_machine_is_refused_before_loading(monkeypatch):
+    monkeypatch.setattr("helpers.loading.detect_caps", lambda: DeviceCaps())
+    monkeypatch.setattr(
+        "helpers.loading.ensure_tiny_checkpoint", lambda: pytest.fail("nothing may be built")
+    )
+    with pytest.raises(helpers.ModelLoadError, match=r"no usable CUDA GPU.*device='cpu'"):
+        helpers.load_model("tiny", device="cuda", verbose=False)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        # weights cut short (an interrupted build or a full disk)
+        "truncate",
+        # the config deleted
+        "delete-config",
+        # the tokenizer overwritten
+        "garble-tokenizer",
+        # a build without its manifest
+        "delete-manifest",
+    ],
+)
+def test_damaged_tiny_checkpoint_is_rebuilt(damage, tmp_path, monkeypatch, caplog):
+    from helpers.tiny import MANIFEST, checkpoint_damage, ensure_tiny_checkpoint
+
+    monkeypatch.setenv("QWEN_VL_CACHE", str(tmp_path))
+    path = ensure_tiny_checkpoint()
+    assert checkpoint_damage(path) is None
+    weights = path / "model.safetensors"
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "delete-config":
+        (path / "config.json").unlink()
+    elif damage == "garble-tokenizer":
+        (path / "tokenizer.json").write_text("{")
+    else:
+        (path / MANIFEST).unlink()
+    assert checkpoint_damage(path) is not None
+    with caplog.at_level("WARNING", logger="helpers"):
+        ensure_tiny_checkpoint()
+    assert any("cannot be used" in r.getMessage() for r in caplog.records)
+    assert checkpoint_damage(path) is None
+    model, _ = helpers.load_model("tiny", device="cpu", verbose=False)
+    assert model is not None
+
+
+@pytest.mark.parametrize(
+    ("transformers_says", "expected"),
+    [
+        # transformers finds a usable flash-attn (package, version, CUDA)
+        (True, True),
+        # installed but unusable (wrong version, no CUDA): transformers says no
+        (False, False),
+    ],
+)
+def test_flash_attention_detection_asks_transformers(monkeypatch, transformers_says, expected):
+    import transformers.utils
+
+    monkeypatch.setattr(transformers.utils, "is_flash_attn_2_available", lambda: transformers_says)
+    assert detect_caps().flash_attn_installed is expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        # not a torch dtype
+        ({"dtype": "float8"}, r"dtype='float8' is not a torch dtype"),
+        # a torch attribute that is not a dtype
+        ({"dtype": "nn"}, r"dtype='nn' is not a torch dtype"),
+        # an attention implementation transformers does not know
+        ({"attn_implementation": "bogus"}, r"Fix: pass attn_implementation='sdpa'"),
+        # not a device
+        ({"device": "gpu"}, r"not a device name"),
+    ],
+)
+def test_bad_load_settings_are_named(kwargs, pattern):
+    with pytest.raises(helpers.ModelLoadError, match=pattern) as info:
+        helpers.load_model("tiny", **{"device": "cpu", **kwargs}, verbose=False)
+    assert "online" not in str(info.value)

@@ -42,7 +42,10 @@ def test_empty_video(tmp_path):
         ({"type": "audio", "audio": "x.wav"}, r"unsupported content item.*'audio'"),  # unknown kind
         ("just a string", r"must be a dict"),  # bare string inside a content list
         ({"type": "text", "text": 3}, r"needs a string under 'text'"),  # text not a string
-        ({"type": "image", "image": 42}, r"PIL image or an HxWx3 uint8 array"),  # not an image
+        (
+            {"type": "image", "image": 42},
+            r"PIL image or an HxW, HxWx3 or HxWx4 array",
+        ),  # not an image
         ({"type": "video", "video": 42}, r"file path or a list of frames"),  # not a video
         ({"type": "video", "video": []}, r"frame list is empty"),  # empty frame list
     ],
@@ -88,11 +91,6 @@ def test_valid_inputs_are_normalised(rgb_image):
     assert isinstance(items[1]["image"], Image.Image)
     assert all(isinstance(f, Image.Image) for f in items[2]["video"])
     assert checked[1]["content"] == [{"type": "text", "text": "Sure."}]
-
-
-def test_urls_pass_unchecked():
-    url = "https://example.com/cat.jpg"
-    assert check_messages(image_message(url, "x"))[0]["content"][0]["image"] == url
 
 
 def test_exif_rotated_photo_is_passed_upright(tmp_path):

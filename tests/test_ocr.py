@@ -67,12 +67,16 @@ def test_ocr_folder_writes_resumes_and_reports(tiny, receipts, tmp_path):
         )
     assert list(table["image"]) == ["0_img.png", "1_img.png", "2_img.png", "3_broken.jpg"]
     assert list(table["status"]) == ["done", "done", "done", "error"]
-    assert sorted(p.name for p in out.iterdir()) == ["0_img.txt", "1_img.txt", "2_img.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "0_img.png.txt",
+        "1_img.png.txt",
+        "2_img.png.txt",
+    ]
     assert "3_broken.jpg" in " ".join(str(w.message) for w in warned)
     assert "cannot be read" in table.loc[3, "error"]
     assert table.loc[0, "cer"] is not None and np.isnan(table.loc[1, "cer"])  # truth only for 0_img
     assert table.loc[0, "cer"] == pytest.approx(
-        cer((out / "0_img.txt").read_text(), "known text"), abs=1e-4
+        cer((out / "0_img.png.txt").read_text(), "known text"), abs=1e-4
     )
 
     def boom(*args, **kwargs):
@@ -106,8 +110,8 @@ def test_interrupted_run_keeps_finished_batches(tiny, receipts, tmp_path, monkey
             model, processor, receipts, out_dir=out, batch_size=2, max_new_tokens=4, progress=False
         )
     assert sorted(p.name for p in out.iterdir()) == [
-        "0_img.txt",
-        "1_img.txt",
+        "0_img.png.txt",
+        "1_img.png.txt",
     ]  # first batch kept, no temp files
     monkeypatch.setattr(helpers.ocr, "chat_batch", real)
     table = ocr_folder(
@@ -127,6 +131,124 @@ def test_batching_gives_same_files_as_batch_size_one(tiny, receipts, tmp_path):
     )
     for path in one.iterdir():
         assert (four / path.name).read_text() == path.read_text()
+
+
+def _two_pages(folder):
+    """page.png and page.jpg (different pictures, same stem), and the ground truth page.txt."""
+    folder.mkdir(exist_ok=True)
+    Image.new("RGB", (96, 64), "white").save(folder / "page.png")
+    Image.new("RGB", (64, 96), "black").save(folder / "page.jpg")
+    (folder / "page.txt").write_text("the true text", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "out_is_input",
+    [
+        False,  # a separate output folder
+        True,  # outputs written into the image folder, beside the ground truth
+    ],
+)
+def test_no_image_or_ground_truth_is_taken_for_another(tiny, tmp_path, out_is_input):
+    model, processor = tiny
+    folder = tmp_path / "pages"
+    _two_pages(folder)
+    out = folder if out_is_input else tmp_path / "out"
+    table = ocr_folder(
+        model, processor, folder, out_dir=out, max_new_tokens=4, min_new_tokens=4, progress=False
+    )
+    assert list(table["image"]) == ["page.jpg", "page.png"]
+    assert list(table["status"]) == ["done", "done"]  # both run; no truth taken as an output
+    assert (out / "page.png.txt").read_text() == table.loc[1, "output"]
+    assert (out / "page.jpg.txt").read_text() == table.loc[0, "output"]
+    assert (folder / "page.txt").read_text() == "the true text"  # the ground truth untouched
+    assert table.loc[0, "cer"] == pytest.approx(
+        cer(table.loc[0, "output"], "the true text"), abs=1e-4
+    )
+    again = ocr_folder(model, processor, folder, out_dir=out, progress=False)
+    assert list(again["status"]) == ["cached", "cached"]
+    assert list(again["output"]) == list(table["output"])
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "pattern"),
+    [
+        # a 1x4000 strip: the model's resizing refuses it
+        ("strip.png", lambda p: Image.new("RGB", (1, 4000)).save(p), "more than 200 times"),
+        # a PNG header claiming 100000x100000 pixels
+        ("bomb.png", lambda p: _png_bomb(p), "too large to open safely"),
+        # an output path that is a folder
+        (
+            "taken.png",
+            lambda p: (p.parent.parent / "out" / "taken.png.txt").mkdir(parents=True),
+            "not a file",
+        ),
+    ],
+)
+def test_bad_image_is_skipped_with_a_reported_error(tiny, tmp_path, name, make, pattern):
+    model, processor = tiny
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (64, 64), "white").save(folder / "good.png")
+    if name == "taken.png":
+        Image.new("RGB", (64, 64), "white").save(folder / name)
+    make(folder / name)
+    with pytest.warns(UserWarning, match=f"skipped {name}"):
+        table = ocr_folder(
+            model, processor, folder, out_dir=tmp_path / "out", max_new_tokens=3, progress=False
+        )
+    rows = dict(zip(table["image"], table["status"], strict=True))
+    assert rows == {"good.png": "done", name: "error"}
+    assert pattern in table.set_index("image").loc[name, "error"]
+
+
+def _png_bomb(path):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "pattern"),
+    [
+        # a ground truth saved as Latin-1: found before the model runs, not after
+        (
+            lambda f, o, mp: (f / "0_img.txt").write_bytes("caf\xe9".encode("latin-1")),
+            r"0_img\.txt.*not UTF-8.*re-save",
+        ),
+        # a ground truth that is a folder
+        (lambda f, o, mp: (f / "1_img.txt").mkdir(), r"1_img\.txt.*is a folder"),
+        # out_dir is a file
+        (lambda f, o, mp: o.write_text("x"), r"out_dir.*is a file"),
+        # out_dir cannot be written (as when it is read-only)
+        (
+            lambda f, o, mp: mp.setattr(
+                helpers.ocr.tempfile,
+                "TemporaryFile",
+                lambda **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")),
+            ),
+            r"out_dir.*not writable.*Permission denied",
+        ),
+    ],
+)
+def test_problems_found_before_any_work(tiny, receipts, tmp_path, monkeypatch, setup, pattern):
+    model, processor = tiny
+    out = tmp_path / "out"
+    setup(receipts, out, monkeypatch)
+    monkeypatch.setattr(helpers.ocr, "chat_batch", lambda *a, **k: pytest.fail("the model ran"))
+    with pytest.raises(helpers.InputError, match=pattern):
+        ocr_folder(model, processor, receipts, out_dir=out, progress=False)
 
 
 def test_ocr_folder_bad_folder(tiny, tmp_path):

@@ -1,6 +1,8 @@
 import base64
 import io
 import socket
+import time
+import traceback
 
 import numpy as np
 import pytest
@@ -21,9 +23,7 @@ def server():
 def remote(server, monkeypatch):
     monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
     monkeypatch.delenv("QWEN_VL_MODEL", raising=False)
-    model, processor = helpers.load_model()
-    model.retry_wait_s = 0.01
-    return model, processor
+    return helpers.load_model()
 
 
 def _decode_data_url(url):
@@ -170,6 +170,29 @@ def test_frame_list_travels_as_one_video(remote, server, tmp_path):
     assert abs(int(sent[2].mean()) - 80) <= 2  # order kept (JPEG is near-lossless on flat colour)
 
 
+def test_image_url_is_left_for_the_server_to_fetch(remote, server):
+    model, processor = remote
+    url = "http://127.0.0.1:9/cat.jpg"  # nothing listens here: fetching it here would fail
+    helpers.chat(model, processor, helpers.image_message(url, "x"), max_new_tokens=5)
+    part = server.requests[-1]["messages"][0]["content"][0]
+    assert part == {"type": "image_url", "image_url": {"url": url}}
+
+
+def test_image_url_with_a_budget_is_downloaded_within_the_deadline(remote, server, monkeypatch):
+    model, processor = remote
+    monkeypatch.setattr(helpers.files, "URL_TIMEOUT_S", 1.0)
+    with socket.socket() as silent:  # connections are taken (backlog), never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/cat.png"
+        messages = helpers.image_message(url, "x", max_pixels=64 * 32 * 32)
+        start = time.monotonic()
+        with pytest.raises(helpers.InputError, match=r"cat\.png.*could not be downloaded"):
+            helpers.chat(model, processor, messages, max_new_tokens=5)
+        assert time.monotonic() - start < 3
+    assert server.requests == []  # nothing sent
+
+
 def test_video_url_with_a_budget_is_refused(remote):
     model, processor = remote
     messages = helpers.video_message("http://127.0.0.1:9/clip.mp4", "x", max_frames=8)
@@ -235,20 +258,40 @@ def test_batch_keeps_order(server, monkeypatch):
     ]
 
 
-def test_transient_error_is_retried(remote, server, capsys):
+@pytest.mark.parametrize(
+    ("script", "stream", "requests", "outcome"),
+    [
+        # two transient failures, then the answer: retried by the openai client
+        ([("error", 503, "overloaded"), ("error", 502, "bad gateway")], False, 3, REPLY),
+        # rate limited, then the answer (streamed)
+        ([("error", 429, "slow down")], True, 2, REPLY),
+        # always failing: three retries, then a clear error
+        ([("error", 503, "overloaded")] * 10, False, 4, "refused the request.*overloaded"),
+        # a client error is not retried
+        ([("error", 422, "bad field")], False, 1, "refused the request.*bad field"),
+        # a stream that broke off after it started is never sent again
+        ([("cut", 2)], True, 1, "stopped before the server said it was finished"),
+    ],
+)
+def test_retries(remote, server, script, stream, requests, outcome):
     model, processor = remote
-    server.script.extend([("error", 503, "overloaded"), ("error", 502, "bad gateway")])
+    server.script.extend(script)
+    messages = [{"role": "user", "content": "Hi"}]
+    if outcome == REPLY:
+        assert helpers.chat(model, processor, messages, stream=stream) == REPLY
+    else:
+        with pytest.raises(RemoteError, match=outcome):
+            helpers.chat(model, processor, messages, stream=stream)
+    assert len(server.requests) == requests
+
+
+def test_retry_after_is_honoured(remote, server):
+    model, processor = remote
+    server.retry_after = "1"
+    server.script.append(("error", 503, "come back in a second"))
+    start = time.monotonic()
     assert helpers.chat(model, processor, [{"role": "user", "content": "Hi"}]) == REPLY
-    assert len(server.requests) == 3
-    assert "retry 2/3" in capsys.readouterr().err
-
-
-def test_retries_are_bounded(remote, server):
-    model, processor = remote
-    server.script.extend([("error", 503, "overloaded")] * 10)
-    with pytest.raises(RemoteError, match=r"refused the request.*overloaded"):
-        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
-    assert len(server.requests) == model.max_retries + 1
+    assert time.monotonic() - start >= 1.0  # the openai client's own back-off would be ~0.5 s
 
 
 def test_request_too_large(remote, server):
@@ -292,11 +335,142 @@ def test_unreachable_server(monkeypatch):
         helpers.load_model()
 
 
-def test_timeout(server):
-    model, processor = connect(server.url, timeout_s=0.5, max_retries=0)
-    server.script.append(("hang", 2.0))
-    with pytest.raises(RemoteError, match=r"did not answer in time.*QWEN_VL_TIMEOUT"):
-        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+@pytest.mark.parametrize(
+    ("action", "stream"),
+    [
+        # a server that accepts the request and never answers
+        (("hang", 30.0), False),
+        # the same, for a streamed request
+        (("hang", 30.0), True),
+        # a streamed answer arriving one byte every 3 ms (each read is quick, the whole ~6 s)
+        (("drip", 0.003), True),
+        # a whole answer sent one byte every 10 ms (~3 s)
+        (("drip", 0.01), False),
+    ],
+)
+def test_timeout_bounds_the_whole_request(server, action, stream):
+    model, processor = connect(server.url, timeout_s=1.0)
+    server.script.append(action)
+    start = time.monotonic()
+    with pytest.raises(RemoteError, match=r"within 1 s.*QWEN_VL_TIMEOUT") as error:
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}], stream=stream)
+    assert time.monotonic() - start < 2.5
+    if action[0] == "drip" and stream:
+        assert 0 < len(error.value.partial) < len(REPLY)  # what arrived is kept
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf"])
+def test_bad_timeout_setting(server, monkeypatch, value):
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    monkeypatch.setenv("QWEN_VL_TIMEOUT", value)
+    with pytest.raises(RemoteError, match=rf"QWEN_VL_TIMEOUT='{value}' is not a positive number"):
+        helpers.load_model()
+
+
+@pytest.mark.parametrize(
+    ("action", "stream", "expected"),
+    [
+        # a complete stream: finish_reason, then [DONE]
+        (None, True, REPLY),
+        # a server that ignores stream=True and answers the whole completion as JSON
+        (("json",), True, REPLY),
+        # the connection drops after 3 chunks: an error holding the 21 characters that came
+        (("cut", 3), True, RemoteError),
+        # the connection drops before any chunk
+        (("cut", 0), True, RemoteError),
+        # an HTML page instead of the answer
+        (("raw", 200, "text/html", b"<html>Sign in</html>"), True, "text/html"),
+        # the same without streaming
+        (("raw", 200, "text/html", b"<html>Sign in</html>"), False, "text/html"),
+    ],
+)
+def test_incomplete_or_foreign_answers(remote, server, capsys, action, stream, expected):
+    model, processor = remote
+    if action:
+        server.script.append(action)
+    messages = [{"role": "user", "content": "Hi"}]
+    if expected == REPLY:
+        assert helpers.chat(model, processor, messages, stream=stream) == REPLY
+        assert REPLY in capsys.readouterr().out
+    elif expected is RemoteError:
+        with pytest.raises(RemoteError, match="partial") as error:
+            helpers.chat(model, processor, messages, stream=stream)
+        assert error.value.partial == REPLY[: 7 * action[1]]
+    else:
+        with pytest.raises(RemoteError, match=rf"answered the chat request with {expected}.*/v1"):
+            helpers.chat(model, processor, messages, stream=stream)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a login page
+        b"<html><body>Sign in</body></html>",
+        # a web UI served at the root instead of the API
+        b"<!DOCTYPE html><title>Open WebUI</title>",
+    ],
+)
+def test_server_answering_html_at_connect(server, monkeypatch, body):
+    server.models_action = ("raw", 200, "text/html; charset=utf-8", body)
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url)
+    with pytest.raises(RemoteError, match=r"answered the model list with text/html.*usually http"):
+        helpers.load_model()
+
+
+SECRET = "sk-TOPSECRET-123456"
+
+
+@pytest.mark.parametrize(
+    ("where", "url_has_secret", "key_env"),
+    [
+        # password in the URL: the load line and repr
+        ("load", True, False),
+        # password in the URL, server unreachable
+        ("unreachable", True, False),
+        # password in the URL, a server error
+        ("error", True, False),
+        # API key from the environment echoed by the server in its error body
+        ("echo", False, True),
+        # the same while streaming
+        ("echo-stream", False, True),
+    ],
+)
+def test_credentials_are_redacted(
+    server, monkeypatch, capsys, caplog, where, url_has_secret, key_env
+):
+    url = server.url.replace("http://", f"http://user:{SECRET}@") if url_has_secret else server.url
+    if where == "unreachable":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://user:{SECRET}@127.0.0.1:{port}/v1"
+    monkeypatch.setenv("QWEN_VL_BASE_URL", url)
+    monkeypatch.delenv("QWEN_VL_MODEL", raising=False)
+    if key_env:
+        monkeypatch.setenv("QWEN_VL_API_KEY", SECRET)
+    shown = []
+    caplog.set_level("DEBUG", logger="helpers")
+    try:
+        model, processor = helpers.load_model()
+        shown.append(repr(model))
+        if where == "error":
+            server.script.append(("error", 400, f"bad request to {url}"))
+        elif where.startswith("echo"):
+            server.script.append(("echo-auth", 401 if where == "echo" else 403))
+        if where != "load":
+            helpers.chat(
+                model, processor, [{"role": "user", "content": "Hi"}], stream="stream" in where
+            )
+    except RemoteError as exc:
+        shown.append("".join(traceback.format_exception(exc)))
+    if where == "echo-stream":  # the server did see the key (so the echo is real)
+        assert any(SECRET in str(h) for h in server.headers)
+    out = capsys.readouterr()
+    shown += [out.out, out.err, caplog.text]  # printed, and logged (the load line)
+    assert where == "load" or any("Traceback" in text for text in shown)  # an error was shown
+    if url_has_secret:  # the server's address is shown, with its credentials hidden
+        assert "http://***@127.0.0.1" in "".join(shown)
+    assert not [text for text in shown if SECRET in text]
 
 
 def test_ocr_folder_survives_a_transient_error(remote, server, tmp_path):
@@ -310,7 +484,7 @@ def test_ocr_folder_survives_a_transient_error(remote, server, tmp_path):
         model, processor, folder, out_dir=tmp_path / "out", batch_size=2, progress=False
     )
     assert list(table["status"]) == ["done"] * 5
-    assert all((tmp_path / "out" / f"{i}.txt").read_text() == REPLY for i in range(5))
+    assert all((tmp_path / "out" / f"{i}.png.txt").read_text() == REPLY for i in range(5))
 
 
 def test_visual_tokens_without_a_local_processor(remote, tiny, rgb_image):
@@ -322,3 +496,27 @@ def test_visual_tokens_without_a_local_processor(remote, tiny, rgb_image):
     assert helpers.count_visual_tokens(remote_processor, messages) == helpers.count_visual_tokens(
         local_processor, messages
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        # a header echoed in an error body
+        ("invalid header Authorization: Bearer sk-abc123def", "sk-abc123def"),
+        # basic auth
+        ("authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        # a JSON field
+        ('{"api_key": "k-998877", "model": "m"}', "k-998877"),
+        # a query parameter
+        ("GET /v1/models?api-key=abcd1234&x=1", "abcd1234"),
+        # a URL with credentials inside a message
+        ("connecting to https://me:pa55word@example.com/v1 failed", "pa55word"),
+        # a known secret anywhere
+        ("token sk-TOPSECRET-123456 was rejected", "sk-TOPSECRET-123456"),
+    ],
+)
+def test_redact(text, hidden):
+    from helpers.remote import redact
+
+    shown = redact(text, (SECRET,))
+    assert hidden not in shown and "***" in shown

@@ -201,7 +201,7 @@ def test_image_grid_sizes_and_captions():
     ("kwargs", "pattern"),
     [
         ({"images": []}, "no images"),
-        ({"images": [np.zeros((4, 4))]}, "HxWx3"),
+        ({"images": [np.zeros((4, 4, 2))]}, "HxW, HxWx3 or HxWx4"),
         ({"images": [np.zeros((4, 4, 3))], "captions": ["a", "b"]}, "1 images but 2 captions"),
     ],
 )
@@ -282,3 +282,131 @@ def test_server_timestamps_mirror_the_processors(tiny):
     assert _timestamps_from_metadata(remote, messages) == helpers.video_timestamps(
         processor, messages
     )
+
+
+def _swap_by_rename(path, other):
+    os.replace(other, path)  # another file moved over the path (new inode)
+
+
+def _swap_in_place(path, other):
+    path.write_bytes(other.read_bytes())  # the same file rewritten
+
+
+@pytest.mark.parametrize("swap", [_swap_by_rename, _swap_in_place])
+def test_video_swapped_while_decoding_is_not_cached_under_the_old_key(tmp_path, monkeypatch, swap):
+    path, other, cache = tmp_path / "clip.mp4", tmp_path / "other.mp4", tmp_path / "cache"
+    _write_video(path, 20)
+    _write_video(other, 20, offset=60)
+    old_digest = helpers.video.file_digest(path)
+    backend = available_backends()[0]
+    real = video_mod.DECODERS[backend]
+    calls = []
+
+    def swap_then_decode(file, num):
+        if not calls:
+            swap(path, other)  # between hashing and decoding
+        calls.append(file)
+        return real(file, num)
+
+    monkeypatch.setitem(video_mod.DECODERS, backend, swap_then_decode)
+    frames, _ = sample_frames(path, 3, backend=backend, cache_dir=cache)
+    assert [_decode_index(f) for f in frames] == [60, 70, 79]  # the file as it is now
+    assert not cache_entry(old_digest, 3, backend, cache).exists()  # not under the old key
+    for entry in cache.glob("*.npz"):  # every entry holds the frames of the content it names
+        assert entry.name.startswith(helpers.video.file_digest(path))
+
+
+def test_cache_entry_that_is_a_folder(clip, tmp_path, monkeypatch):
+    backend = available_backends()[0]
+    cache_entry(helpers.video.file_digest(clip), 4, backend, tmp_path).mkdir(parents=True)
+    for name in video_mod.DECODERS:
+        monkeypatch.setitem(video_mod.DECODERS, name, _fail)  # refused before any decoding
+    with pytest.raises(helpers.InputError, match=r"cache entry .*\.npz' is a folder.*rm -r"):
+        sample_frames(clip, 4, backend=backend, cache_dir=tmp_path)
+
+
+def _cache_is_a_file(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("not a folder")
+
+
+def _read_only(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "cache"))
+
+    monkeypatch.setattr(
+        video_mod, "write_atomic", refuse
+    )  # as in a read-only folder (root ignores chmod)
+
+
+def _disk_full(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(video_mod, "write_atomic", full)
+
+
+@pytest.mark.parametrize("problem", [_cache_is_a_file, _read_only, _disk_full])
+def test_unwritable_cache_still_returns_the_frames(clip, tmp_path, monkeypatch, problem):
+    expected, stamps = sample_frames(clip, 5, use_cache=False)
+    problem(tmp_path, monkeypatch)
+    with pytest.warns(UserWarning, match=r"could not cache the frames.*cache_dir"):
+        frames, timestamps = sample_frames(clip, 5, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(frames, expected)
+    np.testing.assert_array_equal(timestamps, stamps)
+
+
+def _one_frame(path):
+    _write_video(path, 1)
+
+
+def _sound_only(path):
+    command = ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1"]
+    subprocess.run([*command, "-c:a", "aac", str(path)], check=True)
+
+
+def _truncated(path):
+    _write_video(path, 30)
+    path.write_bytes(path.read_bytes()[:400])  # the container's index never written
+
+
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (_one_frame, r"has 1 frame; the model needs at least 2.*image_message"),  # a still
+        (_sound_only, r"cannot be opened as a video.*sound only"),  # audio, no pictures
+        (lambda p: p.write_bytes(os.urandom(3000)), r"cannot be opened as a video"),  # garbage
+        (_truncated, r"cannot be opened as a video"),  # cut off
+        (lambda p: p.write_text("<html>not a video</html>"), r"cannot be opened as a video"),
+    ],
+)
+def test_unusable_videos_fail_before_the_model_runs(tiny, tmp_path, monkeypatch, make, pattern):
+    model, processor = tiny
+    path = tmp_path / "clip.mp4"
+    make(path)
+    monkeypatch.setattr(model, "generate", lambda *a, **k: pytest.fail("the model ran"))
+    with pytest.raises(helpers.InputError, match=rf"clip\.mp4.*{pattern}"):
+        helpers.chat(model, processor, helpers.video_message(path, "What happens?"))
+
+
+@pytest.mark.parametrize(
+    ("budget", "pattern"),
+    [
+        ({"fps": 0}, "fps must be a positive"),  # no frames per second
+        ({"fps": -2.0}, "fps must be a positive"),  # negative
+        ({"nframes": 1}, "nframes must be a whole number of at least 2"),  # one frame
+        ({"nframes": 2.5}, "nframes must be a whole number"),  # a fraction
+        ({"nframes": 500}, "nframes=500 but the video has only 50 frames"),  # more than there are
+        ({"max_frames": 0}, "max_frames must be a whole number"),  # zero
+        (
+            {"min_frames": 8, "max_frames": 4},
+            r"min_frames \(8\) is larger than max_frames",
+        ),  # crossed
+        ({"max_pixels": 0}, "max_pixels must be a positive"),  # no pixels
+        ({"fps": 2, "nframes": 4}, "either 'fps' or 'nframes'"),  # both
+    ],
+)
+def test_bad_video_settings_fail_before_the_model_runs(tiny, clip, monkeypatch, budget, pattern):
+    model, processor = tiny
+    monkeypatch.setattr(model, "generate", lambda *a, **k: pytest.fail("the model ran"))
+    with pytest.raises(helpers.InputError, match=pattern):
+        helpers.chat(model, processor, helpers.video_message(clip, "x", **budget))

@@ -21,6 +21,7 @@ from PIL import Image
 
 import helpers
 from helpers.chat import _generation_kwargs, prepare_inputs
+from helpers.ocr import output_file
 from helpers.remote import RemoteError, connect, request_body
 from helpers.remote_media import SERVER_IMAGE_MIN_PIXELS
 
@@ -336,7 +337,7 @@ def test_ocr_folder(remote, tmp_path):
         direct = helpers.chat(
             model, processor, helpers.image_message(image, helpers.OCR_PROMPT), max_new_tokens=16
         )
-        assert (tmp_path / f"{image.stem}.txt").read_text(encoding="utf-8") == direct
+        assert output_file(tmp_path, image).read_text(encoding="utf-8") == direct
     again = helpers.ocr_folder(
         model, processor, folder, out_dir=tmp_path, max_new_tokens=16, progress=False
     )
