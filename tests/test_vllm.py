@@ -61,7 +61,10 @@ def server_tokens(model, messages) -> int:
     """Prompt tokens the server counts for ``messages``, sent as the helpers send them."""
     settings = _generation_kwargs("greedy", 1, {})
     body = request_body(
-        model, helpers.check_messages(messages), max_new_tokens=1, settings=settings
+        model,
+        helpers.check_messages(messages, fetch_urls=False),
+        max_new_tokens=1,
+        settings=settings,
     )
     return model.client.chat.completions.create(**body).usage.prompt_tokens
 
@@ -192,7 +195,7 @@ def test_default_mode_sends_no_media_settings(remote):
     for case, build in TOKEN_CASES:
         body = request_body(
             model,
-            helpers.check_messages(build()),
+            helpers.check_messages(build(), fetch_urls=False),
             max_new_tokens=1,
             settings=_generation_kwargs("greedy", 1, {}),
         )
@@ -248,7 +251,7 @@ def test_image_url_is_fetched_by_the_server(remote, local_processor, file_server
     messages = helpers.image_message(f"{base}/fruits.jpg", "Describe.")
     body = request_body(
         model,
-        helpers.check_messages(messages),
+        helpers.check_messages(messages, fetch_urls=False),  # as chat does for a server
         max_new_tokens=1,
         settings=_generation_kwargs("greedy", 1, {}),
     )
