@@ -30,6 +30,16 @@ LIBRARIES = (
     "supervision", "openai", "vllm",
 )  # fmt: skip
 RUN_SUFFIX = ".run.json"
+#: The sections each notebook records on a full run (its ``record_results`` calls; a test keeps
+#: the two equal). The report names the ones a run did not record, so a notebook that stopped
+#: measuring something shows that instead of a shorter report.
+EXPECTED_SECTIONS: dict[str, tuple[str, ...]] = {
+    "01_describe_image": ("pixel_budget_tokens", "pixel_budget_seconds"),
+    "02_object_detection": ("detection", "referring", "attributes"),
+    "03_ocr": ("ocr_per_receipt", "prompt_comparison_cer", "document", "key_facts"),
+    "04_sketch_to_html": ("sketch_to_html",),
+    "05_video_understanding": ("event_timing", "event_localisation"),
+}
 RESULTS_ENV_VAR = "QWEN_VL_RESULTS_DIR"
 
 
@@ -252,7 +262,8 @@ def build_report(
     """The report as a dict: run facts, then each notebook's status, time and recorded sections.
 
     A notebook without a run record is ``"not run"``; its results (from an earlier run) are not
-    reported. The device/dtype come from the first notebook that recorded its model, else from
+    reported. A notebook that ran lists under ``missing`` the :data:`EXPECTED_SECTIONS` it did
+    not record. The device/dtype come from the first notebook that recorded its model, else from
     ``expected_runtime`` (marked as expected, not observed).
 
     Args:
@@ -278,6 +289,7 @@ def build_report(
         run = _read_json(folder / f"{name}{RUN_SUFFIX}")
         results = _read_json(folder / f"{name}.json") if run else None
         runtime = runtime or (results or {}).get("runtime")
+        sections = (results or {}).get("sections", {})
         entries.append(
             {
                 "notebook": name,
@@ -285,7 +297,10 @@ def build_report(
                 "seconds": (run or {}).get("seconds"),
                 "finished": (run or {}).get("finished"),
                 "error": (run or {}).get("error"),
-                "sections": (results or {}).get("sections", {}),
+                "sections": sections,
+                "missing": [s for s in EXPECTED_SECTIONS.get(name, ()) if s not in sections]
+                if run
+                else [],
             }
         )
     if runtime is None and expected_runtime is not None:
@@ -378,6 +393,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"## {entry['notebook']} ({entry['status']})", ""]
         if not entry["sections"]:
             lines.append("No scores recorded.")
+        if entry.get("missing"):
+            lines += [f"**Not recorded in this run:** {', '.join(entry['missing'])}", ""]
         for name, values in entry["sections"].items():
             lines += [f"### {name}", "", *_section(values), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -87,6 +87,9 @@ def write_report_card(notebooks: list[Path], model_id: str, out: Path) -> None:
     )
     md, js = report.write_report(card, out)
     print(f"Report card: {md} and {js}")
+    for entry in card["notebooks"]:
+        if entry["missing"]:
+            print(f"{entry['notebook']}: not recorded in this run: {', '.join(entry['missing'])}")
 
 
 def main(argv: list[str]) -> int:

@@ -164,3 +164,49 @@ def test_runner_reports_ok_failed_and_skipped_notebooks(tmp_path):
     }
     assert result.returncode == 1 and runs["10_ok"]["status"] == "skipped"
     assert runs["10_ok"]["sections"] == {}  # its results from the first run are gone
+
+
+def _recorded_sections(notebook) -> set[str]:
+    """Section names a notebook's cells pass to ``record_results``."""
+    import ast
+
+    names = set()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(  # shell and magic lines become `pass`, keeping the indentation
+            line[: len(line) - len(line.lstrip())] + "pass"
+            if line.lstrip().startswith(("!", "%"))
+            else line
+            for line in cell.source.splitlines()
+        )
+        for node in ast.walk(ast.parse(source)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", None)) == "record_results"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                names.add(node.args[1].value)
+    return names
+
+
+@pytest.mark.parametrize("stem", sorted(report.EXPECTED_SECTIONS))
+def test_expected_sections_are_what_the_notebook_records(stem):
+    notebook = helpers.REPO_ROOT / "notebooks" / f"{stem}.ipynb"
+    assert _recorded_sections(notebook) == set(report.EXPECTED_SECTIONS[stem])
+
+
+def test_every_notebook_has_expected_sections():
+    stems = {p.stem for p in (helpers.REPO_ROOT / "notebooks").glob("*.ipynb")}
+    assert stems == set(report.EXPECTED_SECTIONS)
+
+
+def test_report_names_sections_a_run_did_not_record(tmp_path):
+    report.write_run(report.NotebookRun("02_object_detection", "ok", 5.0), tmp_path)
+    report.record_results("02_object_detection", "detection", {"recall": 0.5}, directory=tmp_path)
+    report.record_results("03_ocr", "document", {"cer": 0.1}, directory=tmp_path)  # never ran
+    card = report.build_report(["02_object_detection", "03_ocr"], directory=tmp_path)
+    assert card["notebooks"][0]["missing"] == ["referring", "attributes"]
+    assert card["notebooks"][1]["missing"] == []  # not run: its status says so
+    assert "**Not recorded in this run:** referring, attributes" in report.render_markdown(card)
