@@ -25,13 +25,8 @@ from PIL import Image
 
 from .detection import SCALE, Detection, draw_detections
 from .errors import InputError
-from .prompts import HTML_DOCUMENT_PROMPT, MARKDOWN_PROMPT
 from .scoring import cer, score_detections
 from .text import fenced_blocks, visible_answer
-
-# The document_parsing cookbook's keywords, defined once in helpers.prompts.
-DOC_HTML_PROMPT = HTML_DOCUMENT_PROMPT
-DOC_MARKDOWN_PROMPT = MARKDOWN_PROMPT
 
 Category = Literal[
     "title", "heading", "paragraph", "table", "figure", "caption", "list_item", "formula", "other"
@@ -321,7 +316,7 @@ def parse_document_html(text: str) -> list[Block]:
     figure; a paragraph starting "Figure 1" / "Table 2" is a caption.
 
     Args:
-        text: The model's answer to :data:`DOC_HTML_PROMPT`.
+        text: The model's answer to :data:`helpers.prompts.HTML_DOCUMENT_PROMPT`.
 
     Returns:
         The blocks; ``[]`` (with a warning) when the answer holds no HTML blocks.
@@ -407,7 +402,7 @@ def parse_document_markdown(text: str) -> list[Block]:
     coordinates is skipped with a warning. Parsed with markdown-it-py (CommonMark with tables).
 
     Args:
-        text: The model's answer to :data:`DOC_MARKDOWN_PROMPT`.
+        text: The model's answer to :data:`helpers.prompts.MARKDOWN_PROMPT`.
 
     Returns:
         The blocks; ``[]`` (with a warning) when the answer has no text and no placeholder.

@@ -132,6 +132,93 @@ def parse_timestamp(value: Any) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
+_ONE_TIME = re.compile(rf"<?\s*({_TIME})\s*>?", re.IGNORECASE)
+
+
+def parse_time_answer(text: str) -> float | None:
+    """The first time in a short answer (``"At 00:02.00."``), in seconds.
+
+    For questions like "at what second does ...?": reads ``mm:ss.ff`` (the model family's time
+    format, so ``00:02.00`` is 2 s, not 0), ``hh:mm:ss``, ``m:ss`` and plain seconds (``2.5``,
+    ``"2.5 s"``, ``"<2.5 seconds>"``), with prose around it; the thinking part of an answer is
+    skipped. When the answer holds several times, the first one counts.
+
+    Args:
+        text: The model's answer.
+
+    Returns:
+        Seconds, or ``None`` (with a warning quoting the answer) when it holds no readable time.
+
+    Example:
+        >>> parse_time_answer("The ball appears at 00:02.00."), parse_time_answer("2.5 seconds")
+        (2.0, 2.5)
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     parse_time_answer("soon")
+    """
+    answer = visible_answer(text)
+    for match in _ONE_TIME.finditer(answer):
+        seconds = parse_timestamp(match.group(1))
+        if seconds is not None:
+            return seconds
+    warnings.warn(f"no time found in the answer: {text[:80]!r}", stacklevel=2)
+    return None
+
+
+@dataclass(frozen=True)
+class TimingQuestion:
+    """A question about when one event happens, and the known time in seconds.
+
+    Example:
+        >>> TimingQuestion("ball", "At what second does the ball appear?", 2.0).seconds
+        2.0
+    """
+
+    name: str
+    question: str
+    seconds: float
+
+
+def load_timing_questions(path: str | os.PathLike) -> list[TimingQuestion]:
+    """The timing questions of an ``events.json`` and their known answers (``questions`` and
+    ``events``, written by ``scripts/make_events_video.py``).
+
+    Args:
+        path: The ``events.json`` path.
+
+    Returns:
+        One question per event that has both a question and a known time, in the file's order.
+
+    Raises:
+        InputError: The file is missing or has no questions with known times; the message says
+            how to regenerate it.
+
+    Example:
+        >>> import helpers
+        >>> [(q.name, q.seconds) for q in load_timing_questions(helpers.INPUT_DIR / "events.json")]
+        [('red_ball_enters', 2.0), ('blue_square_leaves', 6.5)]
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        questions = [
+            TimingQuestion(name, str(question), float(data["events"][name]))
+            for name, question in data["questions"].items()
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} has no readable 'questions' with known 'events' times ({exc}); "
+            "regenerate it with `python scripts/make_events_video.py`."
+        ) from exc
+    if not questions:
+        raise InputError(
+            f"{os.fspath(path)!r} holds no questions; regenerate it with "
+            "`python scripts/make_events_video.py`."
+        )
+    return questions
+
+
 def _lookup(entry: dict[str, Any], names: Sequence[str]) -> Any:
     lowered = {str(k).strip().lower(): v for k, v in entry.items()}
     return next((lowered[n] for n in names if n in lowered), None)

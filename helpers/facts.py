@@ -1,7 +1,6 @@
 """Key facts from receipts: ask for JSON, parse it tolerantly, score it field by field.
 
-The prompt follows the official key-information-extraction shape (``Extract the key-value
-information in the format:{...}``). Scores compare after normalising: amounts as numbers
+The prompt is :data:`helpers.prompts.KEY_FACTS_PROMPT` (its source is named there). Scores compare after normalising: amounts as numbers
 (``"$36.85"``, ``"36,85 €"`` and ``36.85`` are equal), dates as ISO ``YYYY-MM-DD``, names by
 Unicode-normalised, case-folded text. The known facts of the generated receipts are in
 ``input/receipts/manifest.json`` (``facts``), written by ``scripts/make_receipts.py``.
@@ -24,16 +23,9 @@ from typing import Any
 
 from .detection import parse_entries
 from .errors import InputError
+from .prompts import KEY_FACTS_FORMAT as KEY_FACTS_FORMAT  # re-exported: defined with the prompts
+from .prompts import KEY_FACTS_PROMPT as KEY_FACTS_PROMPT
 
-KEY_FACTS_FORMAT: dict[str, Any] = {
-    "store": "",
-    "date": "",
-    "total": "",
-    "items": [{"name": "", "price": ""}],
-}
-KEY_FACTS_PROMPT = "Extract the key-value information in the format:" + json.dumps(
-    KEY_FACTS_FORMAT, ensure_ascii=False
-)
 FIELDS = ("store", "date", "total")
 
 # Names models use for the same field (compared case-insensitively).
@@ -424,3 +416,96 @@ def score_receipt_facts(predicted: ReceiptFacts, truth: ReceiptFacts) -> FactsSc
         items_predicted=len(predicted.items),
         items_expected=len(truth.items),
     )
+
+
+def facts_rows(truths: Sequence[ReceiptTruth], answers: Sequence[str]) -> list[dict[str, Any]]:
+    """Parse each receipt's answer to :data:`KEY_FACTS_PROMPT` and score it field by field.
+
+    Args:
+        truths: From :func:`load_receipt_truth`.
+        answers: One answer per receipt, in the same order.
+
+    Returns:
+        One row per receipt: image, condition, the store as read, and
+        :meth:`FactsScore.as_row`'s scores.
+
+    Raises:
+        ValueError: The counts differ.
+
+    Example:
+        >>> import helpers
+        >>> [truth] = load_receipt_truth(helpers.INPUT_DIR / "receipts" / "manifest.json")[:1]
+        >>> row = facts_rows([truth], ['{"store": "City Bakery", "total": "$36.85"}'])[0]
+        >>> row["store_read"], row["store"], row["total"]
+        ('City Bakery', 1, 1)
+    """
+    if len(truths) != len(answers):
+        raise ValueError(
+            f"facts_rows: {len(truths)} receipts but {len(answers)} answers; give one answer per "
+            "receipt, in the same order."
+        )
+    rows = []
+    for truth, answer in zip(truths, answers, strict=True):
+        facts = parse_receipt_facts(answer)
+        rows.append(
+            {
+                "image": truth.image.name,
+                "condition": truth.condition,
+                "store_read": facts.store,
+                **score_receipt_facts(facts, truth.facts).as_row(),
+            }
+        )
+    return rows
+
+
+def ask_receipt_facts(
+    model: Any,
+    processor: Any,
+    truths: Sequence[ReceiptTruth],
+    *,
+    pixels: dict[str, int] | None = None,
+    batch_size: int = 4,
+    max_new_tokens: int = 512,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Ask every receipt for its key facts, ``batch_size`` per ``generate`` call, and score them.
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: From :func:`helpers.load_model`.
+        truths: From :func:`load_receipt_truth`.
+        pixels: The image's ``min_pixels`` / ``max_pixels`` (e.g. ``helpers.OCR_PIXELS``).
+        batch_size: Receipts per ``generate`` call.
+        max_new_tokens: Each answer's token cap.
+        progress: Show a progress bar.
+
+    Returns:
+        :func:`facts_rows` of the answers.
+
+    Example:
+        >>> import helpers, warnings
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> truths = load_receipt_truth(helpers.INPUT_DIR / "receipts" / "manifest.json")[:2]
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rows = ask_receipt_facts(model, processor, truths, max_new_tokens=4, progress=False)
+        >>> [row["image"] for row in rows] == [t.image.name for t in truths]
+        True
+    """
+    from tqdm.auto import tqdm
+
+    from .chat import chat_batch
+    from .messages import image_message
+
+    if batch_size < 1:
+        raise ValueError(f"ask_receipt_facts: batch_size must be at least 1, got {batch_size}.")
+    answers: list[str] = []
+    with tqdm(total=len(truths), desc="key facts", unit="receipt", disable=not progress) as bar:
+        for start in range(0, len(truths), batch_size):
+            batch = truths[start : start + batch_size]
+            conversations = [
+                image_message(t.image, KEY_FACTS_PROMPT, **(pixels or {})) for t in batch
+            ]
+            answers += chat_batch(model, processor, conversations, max_new_tokens=max_new_tokens)
+            bar.update(len(batch))
+    return facts_rows(truths, answers)

@@ -8,6 +8,7 @@ import re
 import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,78 @@ _HTML_START = re.compile(r"<!DOCTYPE\s+html\b|<html[\s>]", re.IGNORECASE)  # no 
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
 CHROMIUM_ENV_VAR = "CHROMIUM_PATH"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+#: The command that installs Playwright's own Chromium (what the Colab setup runs).
+PLAYWRIGHT_INSTALL = "python -m playwright install --with-deps chromium"
+#: The caption of a recorded sample page shown in place of a model's answer.
+SAMPLE_CAPTION = "SAMPLE page (recorded, not this model's work)"
+
+
+class BrowserMissingError(RuntimeError):
+    """No Chromium to render with: neither a system one nor Playwright's own is installed."""
+
+
+@dataclass(frozen=True)
+class ShownPage:
+    """A page to show and what it is: the HTML, its caption, and whether it is the sample.
+
+    Example:
+        >>> ShownPage("<p>Hi</p>", "rendered from the answer", is_sample=False).is_sample
+        False
+    """
+
+    html: str
+    caption: str
+    is_sample: bool
+
+
+def sample_page(html: str) -> ShownPage:
+    """A recorded sample page, captioned as such (:data:`SAMPLE_CAPTION`).
+
+    Example:
+        >>> sample_page("<p>Hi</p>").caption
+        "SAMPLE page (recorded, not this model's work)"
+    """
+    return ShownPage(html, SAMPLE_CAPTION, is_sample=True)
+
+
+def page_from_answer(
+    answer: str, fallback: ShownPage, *, caption: str = "rendered from the answer"
+) -> ShownPage:
+    """The page in a model's answer, or ``fallback`` (labelled so) when the answer holds no HTML.
+
+    The one place the notebooks decide what to show: the answer's page when
+    :func:`extract_code_block` finds one, else the fallback page (the recorded sample, or the
+    previous page) with a caption that says the answer had none and what is shown instead.
+
+    Args:
+        answer: The model's answer.
+        fallback: What to show when the answer holds no HTML (e.g. :func:`sample_page`).
+        caption: The caption of a page taken from the answer.
+
+    Returns:
+        The page to show; ``is_sample`` is the fallback's when it was used.
+
+    Warns:
+        UserWarning: The answer held no HTML (the warning says what is shown instead); a page cut
+            off before its end (from :func:`extract_code_block`).
+
+    Example:
+        >>> import warnings
+        >>> sample = sample_page("<p>sample</p>")
+        >>> page_from_answer("```html\\n<p>Hi</p>\\n```", sample)
+        ShownPage(html='<p>Hi</p>', caption='rendered from the answer', is_sample=False)
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     page_from_answer("no code here", sample).caption
+        "no HTML in the answer: SAMPLE page (recorded, not this model's work)"
+    """
+    try:
+        html = extract_code_block(answer)
+    except ValueError as error:
+        shown = replace(fallback, caption=f"no HTML in the answer: {fallback.caption}")
+        warnings.warn(f"{error} Showing instead: {fallback.caption}.", stacklevel=2)
+        return shown
+    return ShownPage(html, caption, is_sample=False)
 
 
 def extract_code_block(text: str, language: str = "html") -> str:
@@ -181,7 +254,9 @@ def sandboxed_iframe(html: str, *, height: int = 500, allow_scripts: bool = Fals
     )
 
 
-def preview_html(html: str, *, height: int = 500, allow_scripts: bool = False) -> Any:
+def preview_html(
+    html: str, *, height: int = 500, allow_scripts: bool = False, caption: str | None = None
+) -> Any:
     """Show model-written HTML inside the notebook, sandboxed and offline (:func:`sandboxed_iframe`).
 
     Args:
@@ -189,6 +264,8 @@ def preview_html(html: str, *, height: int = 500, allow_scripts: bool = False) -
         height: The frame's height in pixels.
         allow_scripts: Let the page run its inline scripts (off by default; see
             :func:`sandboxed_iframe` for what a script could still do).
+        caption: A visible title above the frame (escaped), e.g. :data:`SAMPLE_CAPTION` when the
+            page is the recorded sample rather than the model's.
 
     Returns:
         An ``IPython.display.HTML`` object: the last line of a cell shows it.
@@ -196,20 +273,27 @@ def preview_html(html: str, *, height: int = 500, allow_scripts: bool = False) -
     Example:
         >>> preview_html("<p>Hi</p>").data.startswith('<iframe sandbox="" srcdoc=')
         True
+        >>> preview_html("<p>Hi</p>", caption="SAMPLE <page>").data[:61]
+        '<div style="font-weight: bold; margin: 4px 0;">SAMPLE &lt;pag'
     """
     from IPython.display import HTML
 
+    frame = sandboxed_iframe(html, height=height, allow_scripts=allow_scripts)
+    if caption is not None:
+        title = html_lib.escape(caption, quote=True)
+        frame = f'<div style="font-weight: bold; margin: 4px 0;">{title}</div>{frame}'
     with warnings.catch_warnings():  # IPython suggests IFrame, which cannot carry srcdoc
         warnings.filterwarnings("ignore", message="Consider using IPython.display.IFrame")
-        return HTML(sandboxed_iframe(html, height=height, allow_scripts=allow_scripts))
+        return HTML(frame)
 
 
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) that :func:`render_html` uses.
 
     Returns:
-        ``$CHROMIUM_PATH``, else the first of :data:`CHROMIUM_NAMES` on the PATH, else ``None``
-        (then Playwright's own browser is tried).
+        ``$CHROMIUM_PATH``, else the first of :data:`CHROMIUM_NAMES` on the PATH, else ``None``:
+        then :func:`render_html` launches Playwright's own Chromium (installed by
+        :data:`PLAYWRIGHT_INSTALL`, as the Colab setup does), sealed the same way.
 
     Example:
         >>> import os
@@ -333,8 +417,9 @@ def render_html(
     Raises:
         TypeError: ``html`` is not text (a path, bytes): the message points to
             :func:`render_html_file`.
-        RuntimeError: Playwright is not installed, or no Chromium was found (the message says how
-            to install one).
+        RuntimeError: Playwright is not installed.
+        BrowserMissingError: Neither a system Chromium nor Playwright's own was found (the
+            message says how to install one).
 
     Example:
         >>> import tempfile, pathlib
@@ -362,10 +447,10 @@ def render_html(
             future.result()
         except Exception as exc:
             if executable is None and "Executable doesn't exist" in str(exc):
-                raise RuntimeError(
+                raise BrowserMissingError(
                     "no Chromium found: install it (Debian/Ubuntu: `apt-get install chromium`), or "
                     f"set {CHROMIUM_ENV_VAR} to a Chrome/Chromium binary, or run "
-                    "`python -m playwright install chromium` (e.g. in Colab)."
+                    f"`{PLAYWRIGHT_INSTALL}` (e.g. in Colab)."
                 ) from exc
             raise
     return png

@@ -325,3 +325,96 @@ def ocr_folder(
         _score(record, truths.get(image), markdown)
         rows.append(asdict(record))
     return pd.DataFrame(rows, columns=list(OcrRecord.__dataclass_fields__))
+
+
+def cer_table(
+    scores: dict[str, pd.DataFrame], images: list[str], conditions: list[str]
+) -> pd.DataFrame:
+    """One CER column per prompt, one row per image (in ``images``' order) plus a ``mean`` row.
+
+    Args:
+        scores: Prompt name -> :func:`ocr_folder`'s table (``image`` and ``cer`` columns).
+        images: The image file names, in the order the rows should take.
+        conditions: One label per image (e.g. the receipt's reading condition).
+
+    Returns:
+        A table with a ``condition`` column and a ``<name> CER`` column per prompt.
+
+    Raises:
+        ValueError: ``images`` and ``conditions`` differ in length.
+
+    Example:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"image": ["b.png", "a.png"], "cer": [0.5, 0.0]})
+        >>> cer_table({"plain": table}, ["a.png", "b.png"], ["clean", "blur"])["plain CER"].tolist()
+        [0.0, 0.5, 0.25]
+    """
+    import pandas as pd
+
+    if len(images) != len(conditions):
+        raise ValueError(
+            f"cer_table: {len(images)} images but {len(conditions)} conditions; give one each."
+        )
+    order = pd.DataFrame({"image": images})
+    comparison = pd.DataFrame({"condition": [*conditions, "mean"]})
+    for name, table in scores.items():
+        cer_values = order.merge(table[["image", "cer"]], on="image", how="left")["cer"]
+        comparison[f"{name} CER"] = [*cer_values, cer_values.mean()]
+    return comparison
+
+
+def compare_prompts(
+    model: Any,
+    processor: Any,
+    folder: str | os.PathLike,
+    prompts: dict[str, tuple[str, bool]],
+    *,
+    out_dir: str | os.PathLike,
+    done: dict[str, pd.DataFrame] | None = None,
+    **options: Any,
+) -> dict[str, pd.DataFrame]:
+    """OCR a folder once per prompt with :func:`ocr_folder`, one output folder per prompt.
+
+    Every prompt gets the same images and settings; a markdown answer is scored as the text it
+    renders to (:func:`markdown_to_text`), so all are scored against the same plain-text truth.
+    Finished files are reused, so a re-run only does what is missing.
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: From :func:`helpers.load_model`.
+        folder: The images (with ``.txt`` ground truths beside them).
+        prompts: Name -> ``(prompt, answer is markdown)``.
+        out_dir: The parent folder; each prompt writes to ``out_dir/<name>``.
+        done: Tables already computed, by name (not run again).
+        **options: More :func:`ocr_folder` settings (``pixels``, ``batch_size``,
+            ``max_new_tokens``...).
+
+    Returns:
+        Name -> :func:`ocr_folder`'s table, in ``prompts``' order.
+
+    Example:
+        >>> import helpers, tempfile, warnings
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     tables = compare_prompts(model, processor, helpers.INPUT_DIR / "text",
+        ...         {"plain": (helpers.OCR_PROMPT, False)}, out_dir=tempfile.mkdtemp(),
+        ...         max_new_tokens=4, progress=False)
+        >>> list(tables), list(tables["plain"]["image"])
+        (['plain'], ['imageTextN.png'])
+    """
+    scores: dict[str, pd.DataFrame] = {}
+    for name, (prompt, is_markdown) in prompts.items():
+        if done and name in done:
+            scores[name] = done[name]
+            continue
+        scores[name] = ocr_folder(
+            model,
+            processor,
+            folder,
+            out_dir=Path(out_dir) / name,
+            prompt=prompt,
+            markdown=is_markdown,
+            **options,
+        )
+    return scores

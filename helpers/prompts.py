@@ -43,6 +43,21 @@ EVENTS_PROMPT = (
     "each event, and describe each event with sentences. Provide the result in json format with "
     "'mm:ss.ff' format for time depiction."
 )
+#: The JSON shape asked for by :data:`KEY_FACTS_PROMPT`. Source: ours (the fields these receipts
+#: carry, see ``input/receipts/manifest.json``).
+KEY_FACTS_FORMAT: dict[str, Any] = {
+    "store": "",
+    "date": "",
+    "total": "",
+    "items": [{"name": "", "price": ""}],
+}
+#: Key facts from a receipt. Source: the instruction is the key-information example of the model
+#: family's OCR cookbook (``Extract the key-value information in the format:{"company": "", "date":
+#: "", "address": "", "total": ""}``, as that cookbook was published for Qwen2.5-VL); the fields
+#: (:data:`KEY_FACTS_FORMAT`) are ours.
+KEY_FACTS_PROMPT = "Extract the key-value information in the format:" + json.dumps(
+    KEY_FACTS_FORMAT, ensure_ascii=False
+)
 #: Sketch or screenshot to a web page. Source: mmcode cookbook ("Image to HTML").
 SKETCH_TO_HTML_PROMPT = (
     "Analyze this screenshot and convert it to clean, functional and modern HTML code."
@@ -88,8 +103,10 @@ GENERATION_PRESETS: dict[str, dict[str, Any]] = {
         "repetition_penalty": 1.0,
         "presence_penalty": 1.5,
     },
-    # Source: mmcode cookbook (image to HTML: temperature=0.8, max_tokens=16384); the settings it
-    # leaves to the server are the model card's.
+    # Source: mmcode cookbook for temperature=0.8 (and max_tokens=16384, see HTML_MAX_NEW_TOKENS).
+    # That cookbook sets nothing else; top_p, top_k, repetition_penalty and presence_penalty
+    # below are the model card's VL defaults, applied by us: an assumption about what its server
+    # used, not the cookbook's setting.
     "mmcode": {
         "do_sample": True,
         "temperature": 0.8,
@@ -100,14 +117,17 @@ GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Token budgets for long answers. Sources: mmcode cookbook (16384 for a page); model card
-#: (out_seq_length=16384 for VL); ocr cookbook (its local inference default, 4096, for spotting).
+#: Token budgets for long answers, chosen by us from these sources: 16384 for a page is the mmcode
+#: cookbook's max_tokens (the model card's VL setting lists out_seq_length=16384 as well, as read
+#: when this was written); 4096 for spotting is the ocr cookbook's local inference default.
 HTML_MAX_NEW_TOKENS = 16384
 SPOTTING_MAX_NEW_TOKENS = 4096
-#: Dense box lists: the 2d_grounding cookbook lists, as a known limitation, endless repetition when
-#: a category has more than about 40-50 instances. Sampling with the model card's presence penalty
-#: (``preset="sampling"``) plus a cap on new tokens is what the family documents; greedy decoding
-#: stays available and is what the tests run.
+#: Dense box lists. Documented: the 2d_grounding cookbook lists, as a known limitation, endless
+#: repetition when a category has more than about 40-50 instances, and the model card's VL
+#: sampling settings include presence_penalty=1.5. Our choice, not a documented remedy: decode
+#: such lists with those sampling settings (``preset="sampling"``) and cap the new tokens, so a
+#: looping answer stops and keeps its complete boxes. Greedy decoding stays available and is what
+#: the tests run.
 DENSE_DETECTION_PRESET = "sampling"
 DENSE_DETECTION_MAX_NEW_TOKENS = 4096
 
@@ -167,3 +187,66 @@ def pixel_budget_tokens(budget: dict[str, int]) -> dict[str, int]:
         {'min_pixels': 512, 'max_pixels': 2048}
     """
     return {key: value // PIXELS_PER_TOKEN for key, value in budget.items()}
+
+
+def referring_prompt(expression: str) -> str:
+    """The one-object grounding prompt for a referring expression.
+
+    Source: the wording of the grounding examples in the model family's cookbooks
+    (``Locate the top right brown cake, output its bbox coordinates using JSON format.``, an
+    example prompt of the Qwen2.5-VL ``spatial_understanding`` cookbook, whose grounding the
+    Qwen3-VL ``2d_grounding`` cookbook continues), with the description put in.
+
+    Args:
+        expression: What to find, e.g. ``"the leftmost red sweet"``.
+
+    Returns:
+        The prompt.
+
+    Raises:
+        ValueError: The expression is empty.
+
+    Example:
+        >>> referring_prompt("the leftmost red sweet")
+        'Locate the leftmost red sweet, output its bbox coordinates using JSON format.'
+    """
+    if not expression.strip():
+        raise ValueError("referring_prompt: give an expression, e.g. 'the leftmost red sweet'.")
+    return f"Locate {expression.strip()}, output its bbox coordinates using JSON format."
+
+
+def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
+    """The category grounding prompt with extra fields per box.
+
+    Source: ours, built on the ``2d_grounding`` cookbook's multi-target prompt
+    (:func:`grounding_prompt`) and its way of asking for extra fields by showing the JSON each
+    box should take; the sentence "For each ..., report bbox coordinates and ..." is this
+    cookbook's own.
+
+    Args:
+        category: what to find, e.g. ``"sweet"``.
+        attributes: field name -> what to write there, e.g. ``{"color": "the sweet's color"}``.
+
+    Returns:
+        The prompt, ending with the JSON shape each box should take.
+
+    Raises:
+        ValueError: No attribute was named.
+
+    Example:
+        >>> print(attribute_prompt("sweet", {"color": "the sweet's color"}))  # doctest: +NORMALIZE_WHITESPACE
+        Locate every instance that belongs to the following categories: "sweet". For each sweet,
+        report bbox coordinates and color in JSON format like this: {"bbox_2d": [x1, y1, x2, y2],
+        "label": "sweet", "color": "the sweet's color"}
+    """
+    if not attributes:
+        raise ValueError("attribute_prompt: name at least one attribute, e.g. {'color': '...'}.")
+    example = {"bbox_2d": ["x1", "y1", "x2", "y2"], "label": category, **attributes}
+    shape = json.dumps(example, ensure_ascii=False).replace(
+        '"x1", "y1", "x2", "y2"', "x1, y1, x2, y2"
+    )
+    names = " and ".join(", ".join(attributes).rsplit(", ", 1))
+    return (
+        f'Locate every instance that belongs to the following categories: "{category}". '
+        f"For each {category}, report bbox coordinates and {names} in JSON format like this: {shape}"
+    )

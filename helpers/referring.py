@@ -1,8 +1,7 @@
 """Grounding by description: one box for a referring expression, and boxes with attributes.
 
-Prompts follow the official 2D-grounding shapes: ``Locate the top right brown cake, output its
-bbox coordinates using JSON format.`` for one object, and a category prompt that names extra
-fields (``{"bbox_2d": [...], "label": "vehicle", "color": ...}``) for attributes. Both are scored
+The prompts (:func:`helpers.prompts.referring_prompt`, :func:`helpers.prompts.attribute_prompt`,
+sourced there) ask for one box per description, or boxes with extra fields; both are scored
 against hand-checked boxes in ``input/referring_ground_truth.json``.
 """
 
@@ -22,6 +21,8 @@ import numpy as np
 
 from .detection import BOX_KEYS, SCALE, Detection, parse_detections, parse_entries
 from .errors import InputError
+from .prompts import attribute_prompt as attribute_prompt  # re-exported: defined with the prompts
+from .prompts import referring_prompt as referring_prompt
 from .scoring import score_detections
 
 
@@ -120,59 +121,6 @@ class AttributeScore:
             "attribute_accuracy": round(self.attribute_accuracy, 3),
             "correct_of_expected": f"{self.correct}/{self.expected}",
         }
-
-
-def referring_prompt(expression: str) -> str:
-    """The official one-object grounding prompt for a referring expression.
-
-    Args:
-        expression: What to find, e.g. ``"the leftmost red sweet"``.
-
-    Returns:
-        The prompt.
-
-    Raises:
-        ValueError: The expression is empty.
-
-    Example:
-        >>> referring_prompt("the leftmost red sweet")
-        'Locate the leftmost red sweet, output its bbox coordinates using JSON format.'
-    """
-    if not expression.strip():
-        raise ValueError("referring_prompt: give an expression, e.g. 'the leftmost red sweet'.")
-    return f"Locate {expression.strip()}, output its bbox coordinates using JSON format."
-
-
-def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
-    """The official grounding prompt with extra fields per box.
-
-    Args:
-        category: what to find, e.g. ``"sweet"``.
-        attributes: field name -> what to write there, e.g. ``{"color": "the sweet's color"}``.
-
-    Returns:
-        The prompt, ending with the JSON shape each box should take.
-
-    Raises:
-        ValueError: No attribute was named.
-
-    Example:
-        >>> print(attribute_prompt("sweet", {"color": "the sweet's color"}))  # doctest: +NORMALIZE_WHITESPACE
-        Locate every instance that belongs to the following categories: "sweet". For each sweet,
-        report bbox coordinates and color in JSON format like this: {"bbox_2d": [x1, y1, x2, y2],
-        "label": "sweet", "color": "the sweet's color"}
-    """
-    if not attributes:
-        raise ValueError("attribute_prompt: name at least one attribute, e.g. {'color': '...'}.")
-    example = {"bbox_2d": ["x1", "y1", "x2", "y2"], "label": category, **attributes}
-    shape = json.dumps(example, ensure_ascii=False).replace(
-        '"x1", "y1", "x2", "y2"', "x1, y1, x2, y2"
-    )
-    names = " and ".join(", ".join(attributes).rsplit(", ", 1))
-    return (
-        f'Locate every instance that belongs to the following categories: "{category}". '
-        f"For each {category}, report bbox coordinates and {names} in JSON format like this: {shape}"
-    )
 
 
 def parse_attributed_boxes(text: str, *, label_key: str = "label") -> list[AttributedBox]:
@@ -386,3 +334,143 @@ def truth_detections(expressions: Sequence[ReferringTruth]) -> list[Detection]:
         [Detection(label='the ball', box=(1, 2, 3, 4))]
     """
     return [Detection(e.expression, e.box) for e in expressions]
+
+
+@dataclass(frozen=True)
+class ReferringResult:
+    """One referring expression, the model's answer, its parsed boxes and the score.
+
+    Example:
+        >>> truth = ReferringTruth(Path("x.png"), "the ball", (100, 100, 300, 300), (10, 10, 30, 30))
+        >>> referring_result(truth, '[{"bbox_2d": [100, 100, 200, 300]}]').as_row()["iou"]
+        0.5
+    """
+
+    truth: ReferringTruth
+    answer: str
+    found: list[Detection]
+    score: ReferringScore
+
+    @property
+    def first(self) -> list[Detection]:
+        """The scored box (the answer's first), labelled with the expression; ``[]`` if none."""
+        return [Detection(self.truth.expression, d.box) for d in self.found[:1]]
+
+    def as_row(self, answer_chars: int = 60) -> dict[str, Any]:
+        """One table row: the expression, IoU, hit, box count and the answer's start."""
+        return {
+            "expression": self.truth.expression,
+            "iou": round(self.score.iou, 3),
+            "hit": self.score.hit,
+            "boxes": self.score.boxes,
+            "answer": self.answer[:answer_chars],
+        }
+
+
+def referring_result(truth: ReferringTruth, answer: str) -> ReferringResult:
+    """Parse one answer to :func:`referring_prompt` and score its first box against ``truth``.
+
+    Args:
+        truth: The expression and the box it refers to.
+        answer: The model's answer.
+
+    Returns:
+        The result; an answer without boxes scores IoU 0 (the parser warns).
+
+    Example:
+        >>> import warnings
+        >>> truth = ReferringTruth(Path("x.png"), "the ball", (100, 100, 300, 300), (10, 10, 30, 30))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     referring_result(truth, "I cannot see a ball.").score
+        ReferringScore(iou=0.0, hit=False, boxes=0)
+    """
+    found = parse_detections(answer)
+    return ReferringResult(truth, answer, found, score_referring(found, truth))
+
+
+def ask_referring(
+    model: Any,
+    processor: Any,
+    expressions: Sequence[ReferringTruth],
+    *,
+    pixels: dict[str, int] | None = None,
+    max_new_tokens: int = 128,
+    progress: bool = True,
+) -> list[ReferringResult]:
+    """Ask for each expression's box (greedy), parse the answer and score its first box.
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: From :func:`helpers.load_model`.
+        expressions: From :func:`load_referring_truth`.
+        pixels: The image's ``min_pixels`` / ``max_pixels`` (e.g. ``helpers.GROUNDING_PIXELS``).
+        max_new_tokens: Each answer's token cap.
+        progress: Show a progress bar.
+
+    Returns:
+        One result per expression, in order.
+
+    Example:
+        >>> import helpers, warnings
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> expressions, _ = load_referring_truth(helpers.INPUT_DIR / "referring_ground_truth.json")
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     results = ask_referring(model, processor, expressions[:1], max_new_tokens=4, progress=False)
+        >>> results[0].truth == expressions[0]
+        True
+    """
+    from tqdm.auto import tqdm
+
+    from .chat import chat
+    from .messages import image_message
+
+    results = []
+    for truth in tqdm(expressions, desc="referring", unit="expression", disable=not progress):
+        prompt = referring_prompt(truth.expression)
+        answer = chat(
+            model,
+            processor,
+            image_message(truth.image, prompt, **(pixels or {})),
+            max_new_tokens=max_new_tokens,
+        )
+        results.append(referring_result(truth, answer))
+    return results
+
+
+def draw_referring(results: Sequence[ReferringResult], *, columns: int = 2) -> Any:
+    """One picture per image: each expression's scored box (solid) and the referred box (dashed),
+    one colour per expression.
+
+    Args:
+        results: From :func:`ask_referring`.
+        columns: Images per row of the grid.
+
+    Returns:
+        The grid (a PIL image).
+
+    Example:
+        >>> import helpers
+        >>> expressions, _ = load_referring_truth(helpers.INPUT_DIR / "referring_ground_truth.json")
+        >>> results = [ReferringResult(e, "", [], ReferringScore(0.0, False, 0)) for e in expressions]
+        >>> draw_referring(results).mode
+        'RGB'
+    """
+    from .detection import draw_detections, label_colors
+    from .grid import image_grid
+    from .images import load_image
+
+    if not results:
+        raise ValueError(
+            "draw_referring: no results to draw; pass the list ask_referring returned."
+        )
+    drawn = []
+    for image in dict.fromkeys(r.truth.image for r in results):
+        here = [r for r in results if r.truth.image == image]
+        truth_boxes = truth_detections([r.truth for r in here])
+        colors = label_colors(d.label for d in truth_boxes)
+        predicted = [d for r in here for d in r.first]
+        canvas = draw_detections(load_image(image), predicted, colors=colors)
+        drawn.append(draw_detections(canvas, truth_boxes, colors=colors, dashed=True))
+    return image_grid(drawn, columns=min(columns, len(drawn)))

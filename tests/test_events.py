@@ -9,8 +9,10 @@ from helpers.events import (
     EVENTS_PROMPT,
     Event,
     load_event_truth,
+    load_timing_questions,
     match_events,
     parse_events,
+    parse_time_answer,
     parse_timestamp,
     summarize_matches,
     temporal_iou,
@@ -179,3 +181,54 @@ def test_load_event_truth_errors_name_the_file(tmp_path):
     old.write_text(json.dumps({"events": {"a": 1.0}}))
     with pytest.raises(helpers.InputError, match=r"events\.json.*make_events_video"):
         load_event_truth(old)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("00:02.00", 2.0),  # mm:ss.ff, the family's format: 2 s, not the 0 of its first digits
+        ("At 00:06.50.", 6.5),  # mm:ss.ff in a sentence
+        ("The red ball first appears at 2.5 seconds.", 2.5),  # plain seconds in prose
+        ("2", 2.0),  # a bare number
+        ("6.5s", 6.5),  # seconds with a unit glued on
+        ("<6.5 seconds>", 6.5),  # Qwen3-VL's own timestamp text
+        ("0:00:07", 7.0),  # hh:mm:ss
+        ("1:02:03", 3723.0),  # hh:mm:ss over an hour
+        ("From 00:02.00 to 00:08.00", 2.0),  # a range: the first time counts
+        ("<think>maybe 9 s</think>It is 00:03.00.", 3.0),  # the thinking part is skipped
+    ],
+)
+def test_parse_time_answer(answer, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a readable answer gives no warning
+        assert parse_time_answer(answer) == expected
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "soon",  # prose without a time
+        "",  # empty
+        "The ball never appears.",  # a refusal
+        "ÿ<|im_end|>",  # garbage
+    ],
+)
+def test_parse_time_answer_garbage_warns(answer):
+    with pytest.warns(UserWarning, match="no time found"):
+        assert parse_time_answer(answer) is None
+
+
+def test_load_timing_questions_matches_the_file():
+    questions = load_timing_questions(helpers.INPUT_DIR / "events.json")
+    data = json.loads((helpers.INPUT_DIR / "events.json").read_text(encoding="utf-8"))
+    assert {q.name: q.seconds for q in questions} == data["events"]
+    assert [q.question for q in questions] == list(data["questions"].values())
+
+
+def test_load_timing_questions_errors_name_the_file(tmp_path):
+    broken = tmp_path / "events.json"
+    broken.write_text('{"questions": {"x": "When?"}, "events": {}}', encoding="utf-8")
+    with pytest.raises(helpers.InputError, match=r"events\.json.*make_events_video"):
+        load_timing_questions(broken)
+    with pytest.raises(helpers.InputError, match="make_events_video"):
+        load_timing_questions(tmp_path / "missing.json")

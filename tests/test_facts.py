@@ -204,3 +204,27 @@ def test_load_receipt_truth_errors_name_the_file(tmp_path):
     )
     with pytest.raises(helpers.InputError, match=r"manifest\.json.*make_receipts"):
         load_receipt_truth(old)
+
+
+@pytest.mark.parametrize(
+    ("answer", "store", "total"),
+    [
+        ('{"store": "CITY BAKERY", "date": "2024-03-15", "total": "36.85"}', 1, 1),  # all right
+        ('```json\n{"store": "city bakery", "total": "$36.85"}\n```', 1, 1),  # fenced, case, $
+        ('{"store": "Other Shop", "total": "12.00"}', 0, 0),  # wrong values
+        ("I cannot read this receipt.", 0, 0),  # prose: nothing parsed
+    ],
+)
+def test_facts_rows(answer, store, total):
+    truth = load_receipt_truth(RECEIPTS / "manifest.json")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        [row] = helpers.facts_rows([truth], [answer])
+    assert (row["image"], row["condition"]) == (truth.image.name, truth.condition)
+    assert (row["store"], row["total"]) == (store, total)
+
+
+def test_facts_rows_counts_must_match():
+    truths = load_receipt_truth(RECEIPTS / "manifest.json")[:2]
+    with pytest.raises(ValueError, match="one answer per receipt"):
+        helpers.facts_rows(truths, ["{}"])

@@ -231,3 +231,88 @@ def test_hostile_answers_do_not_hang(answer):
         except ValueError as error:
             code = str(error)
     assert code and time.monotonic() - start < 10
+
+
+SAMPLE = helpers.sample_page("<p>sample</p>")
+
+
+@pytest.mark.parametrize(
+    ("answer", "html", "is_sample"),
+    [
+        ("```html\n<p>Hi</p>\n```", "<p>Hi</p>", False),  # a fenced page: the answer's page
+        ("Here:\n<!DOCTYPE html><html><p>Hi</p></html>\nDone.", None, False),  # bare page in prose
+        ("I cannot write HTML.", "<p>sample</p>", True),  # no HTML: the sample, labelled
+        ("", "<p>sample</p>", True),  # an empty answer: the sample
+    ],
+)
+def test_page_from_answer(answer, html, is_sample):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = helpers.page_from_answer(answer, SAMPLE)
+    assert page.is_sample is is_sample
+    if html is not None:
+        assert page.html == html
+    else:
+        assert page.html.startswith("<!DOCTYPE html>") and page.html.endswith("</html>")
+    if is_sample:
+        assert page.caption == f"no HTML in the answer: {helpers.SAMPLE_CAPTION}"
+        assert any("Showing instead" in str(w.message) for w in caught)
+    else:
+        assert page.caption == "rendered from the answer"
+
+
+def test_page_from_answer_keeps_the_previous_pages_label():
+    previous = helpers.page_from_answer("```html\n<p>first</p>\n```", SAMPLE)
+    with pytest.warns(UserWarning, match="Showing instead: rendered from the answer"):
+        again = helpers.page_from_answer("no page this time", previous)
+    assert again.html == "<p>first</p>" and not again.is_sample
+    assert again.caption == "no HTML in the answer: rendered from the answer"
+
+
+def test_preview_caption_is_visible_and_escaped():
+    shown = preview_html(PAGE, caption="SAMPLE <b>page</b>").data
+    assert shown.startswith("<div") and "SAMPLE &lt;b&gt;page&lt;/b&gt;" in shown
+    assert shown.endswith(sandboxed_iframe(PAGE))
+
+
+def test_no_browser_is_a_clear_error_naming_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(helpers.html, "find_chromium", lambda: None)
+    monkeypatch.setenv(
+        "PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none")
+    )  # Playwright's own: absent
+    with pytest.raises(
+        helpers.BrowserMissingError, match="playwright install --with-deps chromium"
+    ):
+        render_html(PAGE, tmp_path / "page.png")
+    with pytest.warns(UserWarning, match="no screenshot"):
+        assert helpers.screenshot_or_none(PAGE, tmp_path / "page.png") is None
+
+
+def test_side_by_side_shows_a_note_without_a_screenshot(tmp_path):
+    sketch = helpers.INPUT_DIR / "sketch_chat.png"
+    result = helpers.SketchPage(sketch, SAMPLE, tmp_path / "x.html", None)
+    grid = helpers.side_by_side([result], tile_wh=(200, 120))
+    assert grid.size == (402, 120)
+    note = np.asarray(grid)[:, 202:]
+    assert (note == 235).mean() > 0.5  # the grey note tile, not a black hole
+    assert result.as_row() == {
+        "sketch": "sketch_chat.png",
+        "html_from_answer": False,
+        "screenshot": False,
+    }
+    with pytest.raises(ValueError, match="one per result"):
+        helpers.side_by_side([result], sketch_captions=["a", "b"])
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_save_page_writes_html_and_screenshot(tmp_path):
+    page = helpers.page_from_answer("```html\n<body style='background:red'></body>\n```", SAMPLE)
+    result = helpers.save_page("sketch_landing.png", page, tmp_path, screen_wh=(64, 48))
+    assert result.html_path == tmp_path / "04_sketch_landing.html"
+    assert result.html_path.read_text(encoding="utf-8") == page.html
+    assert Image.open(result.screenshot).size == (64, 48)
+    assert result.as_row() == {
+        "sketch": "sketch_landing.png",
+        "html_from_answer": True,
+        "screenshot": True,
+    }

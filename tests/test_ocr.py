@@ -296,3 +296,36 @@ def test_committed_receipts_match_the_generator(tmp_path):
     committed = helpers.INPUT_DIR / "receipts"
     for path in tmp_path.iterdir():
         assert (committed / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_cer_table_orders_rows_and_adds_the_mean():
+    import pandas as pd
+
+    plain = pd.DataFrame({"image": ["b.png", "a.png"], "cer": [0.5, 0.1]})
+    markdown = pd.DataFrame({"image": ["a.png"], "cer": [0.3]})  # b.png failed: no score
+    table = helpers.cer_table({"plain": plain, "md": markdown}, ["a.png", "b.png"], ["x", "y"])
+    assert table["condition"].tolist() == ["x", "y", "mean"]
+    assert table["plain CER"].tolist() == pytest.approx([0.1, 0.5, 0.3])
+    assert table["md CER"].iloc[0] == 0.3 and np.isnan(table["md CER"].iloc[1])
+    with pytest.raises(ValueError, match="one each"):
+        helpers.cer_table({}, ["a.png"], [])
+
+
+def test_compare_prompts_reuses_done_tables(tiny, tmp_path):
+    import pandas as pd
+
+    model, processor = tiny
+    done = pd.DataFrame({"image": ["imageTextN.png"], "cer": [0.0]})
+    tables = helpers.compare_prompts(
+        model,
+        processor,
+        helpers.INPUT_DIR / "text",
+        {"first": (helpers.OCR_PROMPT, False), "second": (helpers.MARKDOWN_PROMPT, True)},
+        out_dir=tmp_path,
+        done={"first": done},
+        max_new_tokens=4,
+        progress=False,
+    )
+    assert list(tables) == ["first", "second"] and tables["first"] is done
+    assert (tmp_path / "second" / "imageTextN.png.txt").is_file()
+    assert not (tmp_path / "first").exists()

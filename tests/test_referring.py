@@ -200,3 +200,44 @@ def test_load_referring_truth_errors_name_the_file(tmp_path):
     bad.write_text('{"expressions": [{"image": "missing.png"}]}')
     with pytest.raises(helpers.InputError, match=r"truth\.json"):
         load_referring_truth(bad)
+
+
+BALL = helpers.referring.ReferringTruth(
+    helpers.INPUT_DIR / "basketball1.png", "the ball", (100, 100, 300, 300), (10, 10, 30, 30)
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "iou", "hit", "boxes"),
+    [
+        ('[{"bbox_2d": [100, 100, 300, 300], "label": "ball"}]', 1.0, True, 1),  # exact box
+        ('```json\n[{"bbox_2d": [100, 100, 200, 300]}]\n```', 0.5, True, 1),  # fenced, half
+        ('{"bbox_2d": [600, 600, 700, 700]}', 0.0, False, 1),  # a bare object, elsewhere
+        ('[{"bbox_2d": [600, 600, 700, 700]}, {"bbox_2d": [100, 100, 300, 300]}]', 0.0, False, 2),
+        # only the first box counts, even when the second is right
+        ("There is no ball.", 0.0, False, 0),  # prose: no box
+    ],
+)
+def test_referring_result(answer, iou, hit, boxes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = helpers.referring_result(BALL, answer)
+    assert (round(result.score.iou, 3), result.score.hit, result.score.boxes) == (iou, hit, boxes)
+    assert len(result.first) == min(boxes, 1)
+    assert all(d.label == "the ball" for d in result.first)
+    assert result.as_row()["expression"] == "the ball"
+
+
+def test_draw_referring_one_picture_per_image():
+    expressions, _ = load_referring_truth(TRUTH)
+    results = [
+        helpers.referring_result(e, json.dumps({"bbox_2d": list(e.box)})) for e in expressions
+    ]
+    images = list(dict.fromkeys(e.image for e in expressions))
+    grid = helpers.draw_referring(results, columns=len(images))
+    plain = helpers.image_grid([helpers.load_image(i) for i in images], columns=len(images))
+    assert grid.size == plain.size  # one tile per image
+    changed = (np.asarray(grid) != np.asarray(plain)).any(axis=2).mean()
+    assert 0 < changed < 0.5  # boxes were drawn over the pictures
+    with pytest.raises(ValueError, match="no results"):
+        helpers.draw_referring([])
