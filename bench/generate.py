@@ -53,8 +53,10 @@ SMALL = {
     "vision": dict(FULL["vision"], depth=2, hidden_size=128, intermediate_size=256, num_heads=4, out_hidden_size=256, deepstack_visual_indexes=[0, 1]),
     "image_wh": (512, 512),
 }  # fmt: skip
-# Notebook 05's video budget.
-VIDEO_BUDGET = {"fps": 1.0, "max_frames": 64, "total_pixels": 8192 * 32 * 32}
+# The video case's budget: 64 frames at 1 fps within 8192 visual tokens' worth of pixels. (An
+# earlier budget of notebook 05, which now samples at 2 fps; kept so new runs compare with the
+# recorded ones in docs/benchmarks.md.)
+VIDEO_64_FRAMES_1FPS = {"fps": 1.0, "max_frames": 64, "total_pixels": 8192 * 32 * 32}
 
 
 def build_model(spec: dict, token_ids: dict[str, int], device: str, dtype: torch.dtype):
@@ -244,9 +246,9 @@ def main() -> None:
     prompt = "Describe this image in detail."
     cases = {
         "image": [helpers.image_message(image, prompt)],
-        "video (notebook budget)": [
+        "video (64 frames at 1 fps)": [
             helpers.video_message(
-                helpers.INPUT_DIR / "vtest.mp4", "Summarize the video.", **VIDEO_BUDGET
+                helpers.INPUT_DIR / "vtest.mp4", "Summarize the video.", **VIDEO_64_FRAMES_1FPS
             )
         ],
         "text only": [[{"role": "user", "content": "Write a long story about a camera."}]],

@@ -1,4 +1,4 @@
-"""What helpers.chat adds over the plain transformers sequence the seed article uses.
+"""What helpers.chat adds over a plain transformers tutorial sequence.
 
 Both paths get the same conversation and generate the same number of tokens (greedy) on the
 tiny model; the ratio of their times should be close to 1.
@@ -14,8 +14,8 @@ from _common import report, timed
 import helpers
 
 
-def seed_sequence(model, processor, messages, max_new_tokens: int) -> str:
-    """apply_chat_template -> generate -> trim -> decode, as in the seed notebooks."""
+def plain_sequence(model, processor, messages, max_new_tokens: int) -> str:
+    """apply_chat_template -> generate -> trim -> decode, as a plain transformers tutorial does."""
     inputs = processor.apply_chat_template(
         messages, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt"
     ).to(model.device)
@@ -52,8 +52,8 @@ def main() -> None:
     rows = []
     for name, messages in cases.items():
         n = args.tokens
-        seed_s, seed_text = timed(
-            lambda m=messages, n=n: seed_sequence(model, processor, m, n), args.repeats
+        plain_s, plain_text = timed(
+            lambda m=messages, n=n: plain_sequence(model, processor, m, n), args.repeats
         )
         chat_s, chat_text = timed(
             lambda m=messages, n=n: helpers.chat(model, processor, m, max_new_tokens=n),
@@ -63,15 +63,15 @@ def main() -> None:
             {
                 "input": name,
                 "new_tokens": n,
-                "seed_s": round(seed_s, 4),
+                "plain_s": round(plain_s, 4),
                 "helpers_s": round(chat_s, 4),
-                "helpers/seed": round(chat_s / seed_s, 3),
-                "same_text": str(chat_text) == seed_text,
+                "helpers/plain": round(chat_s / plain_s, 3),
+                "same_text": str(chat_text) == plain_text,
             }
         )
     report("overhead", rows, model=args.model)
     if not all(r["same_text"] for r in rows):
-        raise SystemExit("helpers.chat and the seed sequence produced different text")
+        raise SystemExit("helpers.chat and the plain transformers sequence produced different text")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from .budget import (
     kv_cache_bytes,
     video_timestamps,
 )
-from .chat import Answer, chat, chat_batch, prepare_inputs
+from .chat import Answer, chat, chat_batch, count_answer_tokens, prepare_inputs
 from .detection import (
     Detection,
     Point,
@@ -185,6 +185,7 @@ __all__ = [
     "choose_runtime",
     "compare_prompts",
     "connect",
+    "count_answer_tokens",
     "count_visual_tokens",
     "describe_video",
     "detect_caps",

@@ -355,3 +355,30 @@ def chat_batch(
         model, processor, checked, max_new_tokens=max_new_tokens, preset=preset, **generation
     )
     return [Answer(t) for t in texts]
+
+
+def count_answer_tokens(processor: Any, answer: str) -> int | None:
+    """How many tokens an answer holds, counted with the processor's tokenizer.
+
+    Counts the whole answer as written (:attr:`Answer.raw`, a thinking part included), without
+    special tokens, so a cell can print how long the model's answer really was.
+
+    Args:
+        processor: From :func:`helpers.load_model`.
+        answer: The answer (an :class:`Answer` or plain text).
+
+    Returns:
+        The token count, or ``None`` on a server connection (no tokenizer here).
+
+    Example:
+        >>> import helpers
+        >>> _, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> count_answer_tokens(processor, "Hello world") > 0
+        True
+        >>> count_answer_tokens(helpers.remote.RemoteProcessor(), "Hello world") is None
+        True
+    """
+    tokenizer = getattr(processor, "tokenizer", None)
+    if tokenizer is None:
+        return None
+    return len(tokenizer(getattr(answer, "raw", answer), add_special_tokens=False)["input_ids"])

@@ -82,8 +82,9 @@ VIDEO_BUDGET = {
 
 # --- Generation settings ---------------------------------------------------------------------
 
-#: Set to ``1`` to make every preset decode greedily (tests and CI run the notebooks this way, so
-#: the same input gives the same answer); the cookbook's scripts/test.sh sets it.
+#: Set to ``1`` to make every preset decode greedily (tests and CI run the notebooks this way: the
+#: likeliest token at each step, so reruns match unless bf16 kernels or batch padding flip a
+#: near-tie); the cookbook's scripts/test.sh sets it.
 GREEDY_ENV_VAR = "QWEN_VL_GREEDY"
 #: Set to a number to cap every answer at that many new tokens (tests and CI: the tiny random model
 #: rarely stops on its own, and the official budgets run to 16384 tokens).
@@ -91,7 +92,8 @@ MAX_NEW_TOKENS_ENV_VAR = "QWEN_VL_MAX_NEW_TOKENS"
 
 #: Named generation settings for :func:`helpers.chat` (``preset=...``).
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
-    # Deterministic: the same input gives the same answer (tests, scoring, extraction).
+    # Greedy: the likeliest token at each step (tests, scoring, extraction); bf16 kernels and batch
+    # padding can still flip a near-tie.
     "greedy": {"do_sample": False, "temperature": None, "top_p": None, "top_k": None},
     # Source: model card, "Generation Hyperparameters", VL (greedy=false, top_p=0.8, top_k=20,
     # temperature=0.7, repetition_penalty=1.0, presence_penalty=1.5; out_seq_length=16384).
@@ -218,10 +220,10 @@ def referring_prompt(expression: str) -> str:
 def attribute_prompt(category: str, attributes: dict[str, str]) -> str:
     """The category grounding prompt with extra fields per box.
 
-    Source: ours, built on the ``2d_grounding`` cookbook's multi-target prompt
-    (:func:`grounding_prompt`) and its way of asking for extra fields by showing the JSON each
-    box should take; the sentence "For each ..., report bbox coordinates and ..." is this
-    cookbook's own.
+    Source: the ``2d_grounding`` cookbook's multi-target prompt (:func:`grounding_prompt`) and its
+    way of asking for extra fields by showing the JSON each box should take (its vehicle example
+    with ``type`` and ``color``); the joining sentence "For each ..., report bbox coordinates and
+    ..." is ours.
 
     Args:
         category: what to find, e.g. ``"sweet"``.

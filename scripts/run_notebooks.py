@@ -27,7 +27,7 @@ import helpers
 from helpers import report
 
 NOTEBOOK_DIR = helpers.REPO_ROOT / "notebooks"
-TIMEOUT_S = 3600  # per cell: the sketch-to-HTML answer can take minutes on a small GPU
+TIMEOUT_S = 3600  # per cell: the longest answers (a whole page, up to 16384 tokens) need room
 #: Errors that mean the model itself cannot be had (offline, wrong id, no access, no server):
 #: every notebook loads the same model, so the rest would fail the same way.
 MODEL_ERRORS = ("ModelLoadError", "RemoteError")
@@ -130,8 +130,8 @@ def main(argv: list[str]) -> int:
         and not helpers.remote_url()
     ):
         print(
-            f"No GPU found: {model_id} will run on the CPU, which takes hours for these notebooks. "
-            "QWEN_VL_MODEL=tiny runs them all offline in minutes (random answers)."
+            f"No GPU found: {model_id} will run on the CPU, much slower than on a GPU. "
+            "QWEN_VL_MODEL=tiny runs them all offline on the CPU (random answers)."
         )
     failures: list[report.NotebookRun] = []
     try:

@@ -44,6 +44,8 @@ if "google.colab" in sys.modules:
             !git clone --depth 1 {{COOKBOOK_REPO}} {{COOKBOOK_DIR}}
         %cd {{COOKBOOK_DIR}}
         %pip install -q -r requirements.txt
+        # Colab has no system Chromium: Playwright's own renders notebook 04's screenshots.
+        !python -m playwright install --with-deps chromium
 
 try:
     import helpers

@@ -15,7 +15,7 @@ from helpers.detection import (
 )
 from helpers.scoring import load_coco_ground_truth, score_detections
 
-# The seed article's own raw answer (first three rows of it).
+# A plain transformers tutorial's raw answer (first three rows of it).
 ARTICLE = """```json
 [
 \t{"bbox_2d": [623, 748, 850, 860], "label": "car"},

@@ -107,7 +107,7 @@ TOKEN_CASES = [
         ),
     ),
     (
-        "notebook 05 budget",
+        "64 frames at 1 fps (an earlier notebook 05 budget)",
         lambda: helpers.video_message(
             VIDEO, "x", fps=1.0, max_frames=64, total_pixels=8192 * 32 * 32
         ),
