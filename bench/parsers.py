@@ -1,5 +1,5 @@
-"""Parser cost on hostile answers: seconds for parse_detections and extract_code_block as the
-answer grows tenfold. Linear parsers grow about tenfold per row; quadratic ones a hundredfold.
+"""Parser cost on hostile answers: seconds for parse_detections, extract_code_block,
+parse_document and markdown_to_text as the answer grows tenfold. Linear parsers grow about tenfold per row; quadratic ones a hundredfold.
 
 Usage: python bench/parsers.py [--sizes 10000 100000 1000000] [--repeats 3]
 """
@@ -22,7 +22,16 @@ SHAPES = {
     "doctype without >": "<!DOCTYPE html",
     "open brackets [": "[",
     "boxes in blocks": '```json\n[{"bbox_2d": [1, 2, 3, 4], "label": "a"}]\n```\n',
+    "unclosed tags <a ": "<a ",
+    "unclosed comments <!--": "<!--",
+    "nested <div>": "<div>",
 }
+PARSERS = (
+    helpers.parse_detections,
+    helpers.extract_code_block,
+    helpers.parse_document,
+    helpers.markdown_to_text,
+)
 
 
 def _run(fn, text):
@@ -42,7 +51,7 @@ def main() -> None:
         for size in args.sizes:
             text = piece * (size // len(piece) + 1)
             row = {"answer": name, "chars": len(text)}
-            for fn in (helpers.parse_detections, helpers.extract_code_block):
+            for fn in PARSERS:
                 seconds, _ = timed(lambda fn=fn, text=text: _run(fn, text), args.repeats)
                 row[f"{fn.__name__}_s"] = round(seconds, 4)
             rows.append(row)

@@ -26,7 +26,7 @@ from PIL import Image
 from .detection import SCALE, Detection, draw_detections
 from .errors import InputError
 from .scoring import cer, score_detections
-from .text import fenced_blocks, visible_answer
+from .text import defuse_markup, fenced_blocks, visible_answer
 
 Category = Literal[
     "title", "heading", "paragraph", "table", "figure", "caption", "list_item", "formula", "other"
@@ -140,6 +140,11 @@ class _Node:
     closed: bool = False
 
 
+#: Elements nested deeper than this are read as their parent's text (pages from the model nest a
+#: few levels; thousands would exhaust the tree walks' recursion).
+MAX_HTML_DEPTH = 128
+
+
 class _TreeBuilder(HTMLParser):
     """A forgiving element tree. The standard library's parser never raises on bad or cut-off
     markup, which is what model answers need; a full HTML library would add a dependency for
@@ -149,6 +154,7 @@ class _TreeBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.root = _Node("#root", {})
         self.stack = [self.root]
+        self.flattened = 0  # elements not opened: deeper than MAX_HTML_DEPTH
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # End tags HTML lets writers omit: </p> before a block, </li>, </tr>, </td> before the next.
@@ -160,6 +166,11 @@ class _TreeBuilder(HTMLParser):
         )
         if closes_top:
             self.handle_endtag(top)
+        if (
+            len(self.stack) > MAX_HTML_DEPTH
+        ):  # keeps the tree walks below far from the recursion limit
+            self.flattened += 1
+            return
         node = _Node(tag, {k: v or "" for k, v in attrs}, self.stack[-1])
         self.stack[-1].children.append(node)
         if tag in _VOID_TAGS:
@@ -382,8 +393,14 @@ def _html_tree(html: str) -> _Node:
     if last_open > html.rfind(">"):
         html = html[:last_open]  # cut off inside a tag: drop the half-written tag
     builder = _TreeBuilder()
-    builder.feed(html)
+    builder.feed(defuse_markup(html))
     builder.close()
+    if builder.flattened:
+        warnings.warn(
+            f"{builder.flattened} HTML elements nested more than {MAX_HTML_DEPTH} levels deep "
+            "were read as text of their parent: no document is laid out that deep",
+            stacklevel=3,
+        )
     for node in builder.stack[1:]:
         node.closed = False
     return builder.root

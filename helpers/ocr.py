@@ -23,6 +23,7 @@ from .prompts import OCR_PROMPT
 from .scoring import cer as cer
 from .scoring import normalize_text as normalize_text
 from .scoring import wer as wer
+from .text import defuse_markup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +95,7 @@ def _html_text(html: str) -> str:
             self.parts.append(data)
 
     parser = _Text()
-    parser.feed(html)
+    parser.feed(defuse_markup(html))
     parser.close()
     return "".join(parser.parts)
 

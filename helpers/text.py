@@ -151,3 +151,48 @@ def strip_file_scheme(source: str) -> str:
         'cat.jpg'
     """
     return source[len(FILE_SCHEME) :] if source.startswith(FILE_SCHEME) else source
+
+
+def defuse_markup(html: str) -> str:
+    """Escape every ``<`` that opens no complete tag or comment, so HTML parses in linear time.
+
+    The standard library's ``HTMLParser`` rescans from each ``<`` whose tag or comment never ends
+    (``"<a " * 20_000`` takes about a minute); model answers are often cut off or mangled. A ``<``
+    whose ``>`` comes after the next ``<`` (or never), or a ``<!--`` with no ``-->`` after it,
+    becomes ``&lt;`` and is read as text, as a browser would show it. One pass over the text.
+
+    Args:
+        html: Markup from a model answer.
+
+    Returns:
+        The markup with the unterminated openers escaped; complete tags and comments unchanged.
+
+    Example:
+        >>> defuse_markup("<p>1 < 2</p><a href")
+        '<p>1 &lt; 2</p>&lt;a href'
+        >>> defuse_markup("<!-- note --><b>x</b><!-- cut")
+        '<!-- note --><b>x</b>&lt;!-- cut'
+    """
+    parts: list[str] = []
+    start = 0
+    next_close = next_comment_end = 0  # cached: each search runs past a position once
+    at = html.find("<")
+    while at != -1:
+        if html.startswith("<!--", at):
+            if next_comment_end != -1 and next_comment_end < at + 4:
+                next_comment_end = html.find("-->", at + 4)
+            complete, resume = next_comment_end != -1, next_comment_end + 3
+        else:
+            if next_close != -1 and next_close <= at:
+                next_close = html.find(">", at + 1)
+            reopen = html.find("<", at + 1, next_close if next_close != -1 else len(html))
+            complete, resume = next_close != -1 and reopen == -1, next_close + 1
+        if complete:
+            parts.append(html[start:resume])
+        else:
+            parts.append(html[start:at] + "&lt;")
+            resume = at + 1
+        start = resume
+        at = html.find("<", start)
+    parts.append(html[start:])
+    return "".join(parts)

@@ -302,3 +302,48 @@ def test_load_document_truth_errors_name_the_file(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(helpers.InputError, match=r"page\.json.*make_document"):
         load_document_truth(bad)
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<p>1 < 2</p>", "<p>1 &lt; 2</p>"),  # a bare < in text
+        ("<p>whole</p><p data-bbox", "<p>whole</p>&lt;p data-bbox"),  # cut off inside a tag
+        ("<a <a <a>", "&lt;a &lt;a <a>"),  # only the last opener is complete
+        ("<!-- a <b> --><i>x</i>", "<!-- a <b> --><i>x</i>"),  # a tag inside a comment is kept
+        ("<!-- a --><!-- cut", "<!-- a -->&lt;!-- cut"),  # a comment that never ends
+        ("<!---->x", "<!---->x"),  # the empty comment
+        ("x > y", "x > y"),  # a bare > needs nothing
+        ("", ""),
+    ],
+)
+def test_defuse_markup(markup, expected):
+    assert helpers.text.defuse_markup(markup) == expected
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<a " * 5000,  # unclosed tags: the standard library's parser rescans from each one
+        "<!--" * 5000,  # unclosed comments
+        "<a" * 5000,
+    ],
+)
+def test_unterminated_markup_is_text_not_blocks(answer):
+    with pytest.warns(UserWarning, match="no HTML blocks"):
+        assert parse_document(answer, "html") == []
+    assert helpers.markdown_to_text(answer).strip().startswith(answer[:3])
+
+
+@pytest.mark.parametrize("tag", ["div", "span", "b", "ul><li"])
+def test_deep_nesting_is_flattened_with_a_warning(tag):
+    answer = f"<{tag}>" * 2000 + "deep text"
+    with pytest.warns(UserWarning, match="nested more than 128 levels"):
+        blocks = parse_document(answer, "html")
+    assert "deep text" in page_text(blocks)
+
+
+def test_deeply_nested_tables_do_not_crash():
+    # (text left in a row outside any cell is not a table cell: no block, as for a shallow table)
+    with pytest.warns(UserWarning, match="nested more than 128 levels"):
+        parse_document("```html\n" + "<table><tr><td>" * 2000 + "x\n```", "html")

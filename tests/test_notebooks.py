@@ -101,3 +101,19 @@ def test_only_checked_cells_keep_outputs(path):
     for cell in _cells(path):
         if cell["cell_type"] == "code" and cell["outputs"]:
             assert "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_checked_cells_store_what_nbval_compares(path):
+    # nbval skips a checked cell stored unrun (no execution count), comparing nothing.
+    checked = [
+        c
+        for c in _cells(path)
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")
+    ]
+    assert checked, "every notebook checks some deterministic output"
+    for cell in checked:
+        assert cell["execution_count"] is not None and cell["outputs"], (
+            f"checked cell {cell.get('id')} has no stored output: "
+            "run python scripts/record_checked_outputs.py"
+        )
