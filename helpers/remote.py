@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from .errors import RemoteError as RemoteError  # re-exported: raised by this module
 from .remote_media import (
@@ -40,11 +40,14 @@ TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
 TRUST_ENV = "QWEN_VL_TRUST_MM_KWARGS"
 DEFAULT_TIMEOUT_S = 600.0
 #: A secret in a header, query or JSON text: ``Authorization: Bearer x``, ``"api_key": "x"``, ...
+#: (also URL-encoded: ``authorization%3A%20Bearer%20x``)
 _SECRET_FIELD = re.compile(
-    r"(?i)((?:authorization|proxy-authorization|api[-_]?key|access[-_]?token|password|secret)"
-    r"[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s\"',;}&]+"
+    r"(?i)((?:authorization|proxy-authorization|api[-_]?key|access[-_]?token|refresh[-_]?token|"
+    r"(?<![a-z])token|password|passwd|secret|signature|(?<![a-z])sig)"
+    r"[\"']?\s*(?:[:=]|%3a|%3d)\s*(?:%20)*[\"']?)(?:(?:bearer|basic|token)(?:\s+|%20)+)?"
+    r"[^\s\"',;}&%]+"
 )
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(?:\s+|%20)+[A-Za-z0-9._~+/=-]{4,}")
 
 
 def remote_url() -> str | None:
@@ -66,22 +69,52 @@ def remote_url() -> str | None:
 
 
 def redact_url(url: str) -> str:
-    """A URL safe to print: any user name and password replaced by ``***``.
+    """A URL safe to print: any user name and password, and every query value, replaced by ``***``.
 
     Args:
         url: A server URL, e.g. ``$QWEN_VL_BASE_URL``.
 
     Returns:
-        The URL without its credentials (unchanged when it has none).
+        The URL without its credentials (unchanged when it has none). Query values are hidden
+        whatever their name: a server URL's query is where keys and signatures travel.
 
     Example:
         >>> redact_url("http://user:KEY@host:8000/v1")
         'http://***@host:8000/v1'
+        >>> redact_url("https://host/v1?api_key=KEY&api-version=1")
+        'https://host/v1?api_key=***&api-version=***'
     """
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2])
+    if parts.query:
+        names = [pair.partition("=")[0] for pair in parts.query.split("&")]
+        parts = parts._replace(query="&".join(f"{name}=***" for name in names))
+    return urlunsplit(parts)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credentials a URL carries (user name, password, query values), to hide in any text.
+
+    Args:
+        url: A server URL.
+
+    Returns:
+        Each credential as written in the URL and decoded, four characters or longer.
+
+    Example:
+        >>> url_secrets("http://me:pa%2Fss@host/v1?key=abcd1234")
+        ('pa%2Fss', 'pa/ss', 'abcd1234')
+    """
+    parts = urlsplit(url)
+    found = [parts.username, parts.password]
+    found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+    values = []
+    for value in found:
+        for form in (value, unquote(value or "")):
+            if form and len(form) >= 4 and form not in values:
+                values.append(form)
+    return tuple(values)
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -244,9 +277,23 @@ def connect(
     timeout = timeout_s if timeout_s is not None else _timeout_from_env()
     key = api_key or os.environ.get(API_KEY_ENV) or "EMPTY"
     parts = urlsplit(base_url)
-    secrets = tuple(s for s in (key, parts.password, parts.username) if s and s != "EMPTY")
+    secrets = tuple(s for s in (key, *url_secrets(base_url)) if s and s != "EMPTY")
     server = redact_url(base_url)
-    client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries)
+    client_url, http_client = base_url, None
+    if "@" in parts.netloc:
+        # The user name and password travel as a Basic auth header (as the URL's would), not in
+        # the URL the HTTP library logs with every request.
+        client_url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        http_client = openai.DefaultHttpxClient(
+            auth=(unquote(parts.username or ""), unquote(parts.password or ""))
+        )
+    client = openai.OpenAI(
+        base_url=client_url,
+        api_key=key,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=http_client,
+    )
     if trust_mm_kwargs is None:
         trust_mm_kwargs = os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
     remote = RemoteModel(

@@ -449,7 +449,7 @@ def test_credentials_are_redacted(
     if key_env:
         monkeypatch.setenv("QWEN_VL_API_KEY", SECRET)
     shown = []
-    caplog.set_level("DEBUG", logger="helpers")
+    caplog.set_level("DEBUG")  # every library's log, the HTTP client's request lines included
     try:
         model, processor = helpers.load_model()
         shown.append(repr(model))
@@ -513,6 +513,12 @@ def test_visual_tokens_without_a_local_processor(remote, tiny, rgb_image):
         ("connecting to https://me:pa55word@example.com/v1 failed", "pa55word"),
         # a known secret anywhere
         ("token sk-TOPSECRET-123456 was rejected", "sk-TOPSECRET-123456"),
+        # a bare token field
+        ("rejected token=abcdef123 for this model", "abcdef123"),
+        # an echoed header, URL-encoded
+        ("bad request: authorization%3A%20Bearer%20sk-enc0ded99", "sk-enc0ded99"),
+        # a signature in a query
+        ("GET /v1/models?sig=s1gnature55&x=1", "s1gnature55"),
     ],
 )
 def test_redact(text, hidden):
@@ -520,3 +526,39 @@ def test_redact(text, hidden):
 
     shown = redact(text, (SECRET,))
     assert hidden not in shown and "***" in shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "secrets"),
+    [
+        # user name and password
+        ("http://me:pa55word@host:8000/v1", "http://***@host:8000/v1", ("pa55word",)),
+        # a key in the query
+        ("https://host/v1?api_key=QSECRET99", "https://host/v1?api_key=***", ("QSECRET99",)),
+        # both, the password percent-encoded
+        (
+            "http://me:p%40ssword@host/v1?token=TSECRET88",
+            "http://***@host/v1?token=***",
+            ("p%40ssword", "p@ssword", "TSECRET88"),
+        ),
+        # nothing to hide
+        ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1", ()),
+    ],
+)
+def test_server_urls_are_shown_without_credentials(url, shown, secrets):
+    from helpers.remote import redact, redact_url, url_secrets
+
+    assert redact_url(url) == shown
+    assert set(secrets) <= set(url_secrets(url))
+    assert not [s for s in secrets if s in redact(f"error at {url}", url_secrets(url))]
+
+
+def test_url_credentials_reach_the_server_as_basic_auth(server, monkeypatch):
+    monkeypatch.setenv("QWEN_VL_BASE_URL", server.url.replace("http://", f"http://user:{SECRET}@"))
+    monkeypatch.delenv("QWEN_VL_MODEL", raising=False)
+    model, processor = helpers.load_model()
+    assert SECRET not in str(model.client.base_url)  # not in the URL the HTTP library logs
+    helpers.chat(model, processor, [{"role": "user", "content": "Hi"}])
+    expected = "Basic " + base64.b64encode(f"user:{SECRET}".encode()).decode()
+    sent = [{k.lower(): v for k, v in h.items()}.get("authorization") for h in server.headers]
+    assert sent == [expected]
