@@ -9,7 +9,13 @@ from typing import Any, Literal
 from .chat import prepare_inputs
 from .messages import check_messages
 from .remote import is_remote
-from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE, video_frame_floor
+from .sizes import (
+    MERGE_SIZE,
+    PATCH_SIZE,
+    TEMPORAL_PATCH_SIZE,
+    image_pixel_bounds,
+    video_frame_floor,
+)
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,7 @@ def estimate_visual_tokens(
     factor = patch_size * merge_size
     width, height = size_wh
     if num_frames <= 1:
+        min_pixels, max_pixels = image_pixel_bounds(min_pixels, max_pixels)
         low = min_pixels if min_pixels is not None else vp.IMAGE_MIN_TOKEN_NUM * factor**2
         high = max_pixels if max_pixels is not None else vp.IMAGE_MAX_TOKEN_NUM * factor**2
         h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)

@@ -18,10 +18,12 @@ from .errors import MissingInputError as MissingInputError  # re-exported for ol
 from .files import check_file, fetch_url, write_atomic
 from .images import load_image, to_image
 from .paths import cache_dir
-from .sizes import video_frame_floor
+from .sizes import MERGE_SIZE, PATCH_SIZE, image_pixel_bounds, video_frame_floor
 from .text import is_url
 from .video import probe_video
 
+#: Side in pixels of the square one visual token covers (32).
+TOKEN_SIDE = PATCH_SIZE * MERGE_SIZE
 VISION_KEYS = ("image", "image_url", "video")
 #: Chat roles the Qwen chat template knows.
 ROLES = ("system", "user", "assistant", "tool")
@@ -66,8 +68,22 @@ def _check_path(
     return str(path)
 
 
-def _check_budget(item: dict[str, Any], where: str) -> None:
-    """Pixel budgets must be positive numbers, ``min_pixels <= max_pixels``."""
+def check_budget(item: dict[str, Any], where: str) -> None:
+    """Pixel budgets must be positive numbers, ``min_pixels <= max_pixels``.
+
+    Args:
+        item: A content item (or a dict of ``min_pixels``/``max_pixels``/``total_pixels``).
+        where: What to name in an error.
+
+    Raises:
+        InputError: A budget is not a positive number, or ``min_pixels > max_pixels``.
+
+    Example:
+        >>> check_budget({"min_pixels": 4096, "max_pixels": 1024}, "pixels")
+        Traceback (most recent call last):
+        ...
+        helpers.errors.InputError: pixels: min_pixels (4096) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
+    """
     for key in ("min_pixels", "max_pixels", "total_pixels"):
         value = item.get(key)
         if value is None:
@@ -85,13 +101,43 @@ def _check_budget(item: dict[str, Any], where: str) -> None:
         )
 
 
+def _check_image_fits(item: dict[str, Any], key: str, where: str) -> None:
+    """A ``max_pixels`` so small that qwen-vl-utils would shrink a side of this image to nothing."""
+    from qwen_vl_utils import smart_resize
+
+    value = item[key]
+    if isinstance(value, Image.Image):
+        width, height = value.size
+    elif isinstance(value, str) and not is_url(value):
+        with Image.open(value) as image:  # the header only
+            width, height = image.size
+    else:
+        return  # a URL the server fetches: its size is not known here
+
+    def fits(max_pixels: float) -> bool:
+        low = min(item.get("min_pixels") or max_pixels, max_pixels)
+        h, w = smart_resize(height, width, factor=TOKEN_SIDE, min_pixels=low, max_pixels=max_pixels)
+        return h > 0 and w > 0
+
+    if fits(item["max_pixels"]):
+        return
+    tokens = -(-max(width, height) // min(width, height))  # a row of tokens along the long side
+    while not fits(tokens * TOKEN_SIDE**2):
+        tokens += 1
+    raise InputError(
+        f"{where}: a {width}x{height} image keeps no whole 32x32 token within max_pixels="
+        f"{item['max_pixels']}; raise max_pixels to at least {tokens * TOKEN_SIDE**2} "
+        f"({tokens} tokens) or crop the image."
+    )
+
+
 def _check_video_budget(item: dict[str, Any], where: str) -> None:
     """Check a video's budget and sampling settings; keep ``min_pixels <= max_pixels``.
 
     A ``max_pixels`` below the default floor lowers the floor
     (:func:`helpers.sizes.video_frame_floor`).
     """
-    _check_budget(item, where)
+    check_budget(item, where)
     if item.get("max_pixels") is not None:
         item["min_pixels"] = video_frame_floor(
             item.get("min_pixels"), item["max_pixels"], where=where
@@ -148,7 +194,14 @@ def _check_item(item: Any, m: int, i: int, fetch_urls: bool = True) -> dict[str,
             )
         return item
     if kind in ("image", "image_url"):
-        _check_budget(item, where)
+        check_budget(item, where)
+        if "min_pixels" in item or "max_pixels" in item:
+            low, high = image_pixel_bounds(
+                item.get("min_pixels"), item.get("max_pixels"), where=where
+            )
+            item.update(
+                {k: v for k, v in (("min_pixels", low), ("max_pixels", high)) if v is not None}
+            )
         key = "image" if "image" in item else "image_url"
         value = item.get(key)
         if isinstance(value, dict) and "url" in value:  # OpenAI style {'image_url': {'url': ...}}
@@ -159,6 +212,8 @@ def _check_item(item: Any, m: int, i: int, fetch_urls: bool = True) -> dict[str,
             raise InputError(f"{where}: an image item needs the image under 'image'.")
         else:
             item[key] = to_image(value, where)
+        if item.get("max_pixels") is not None:
+            _check_image_fits(item, key, where)
         return item
     if kind == "video":
         _check_video_budget(item, where)

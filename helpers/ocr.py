@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from .chat import chat_batch
 from .errors import InputError
 from .files import write_atomic
-from .messages import check_messages, image_message
+from .messages import check_budget, check_messages, image_message
 from .prompts import OCR_PROMPT
 from .scoring import cer as cer
 from .scoring import normalize_text as normalize_text
 from .scoring import wer as wer
+from .sizes import image_pixel_bounds
 from .text import defuse_markup
 
 if TYPE_CHECKING:
@@ -186,11 +187,23 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {os.fspath(path)!r} cannot be read ({exc}).") from None
 
 
-def _ground_truths(images: list[Path]) -> dict[Path, str]:
-    """Each image's ``<stem>.txt`` beside it, read before any work (a bad one stops the run)."""
+def _ground_truths(images: list[Path], out: Path) -> dict[Path, str]:
+    """Each image's ``<stem>.txt`` beside it, read before any work (a bad one stops the run).
+
+    A file this run writes (another image's output, when ``out`` is the image folder) is never
+    taken as a ground truth."""
+    outputs = {output_file(out, image).resolve(): image for image in images}
     truths = {}
     for image in images:
         truth = image.with_suffix(".txt")
+        if truth.resolve() in outputs:
+            warnings.warn(
+                f"{truth.name} is where the text of {outputs[truth.resolve()].name} is written, "
+                f"so it is not used as the ground truth of {image.name}: keep ground truths apart "
+                "from out_dir, or rename one of the images.",
+                stacklevel=3,
+            )
+            continue
         if truth.is_dir():
             raise InputError(
                 f"ground truth {os.fspath(truth)!r} is a folder: rename it, or move it away."
@@ -288,9 +301,15 @@ def ocr_folder(
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if pixels:  # one budget for every image: a wrong one is refused before any work
+        unknown = sorted(set(pixels) - {"min_pixels", "max_pixels"})
+        if unknown:
+            raise InputError(f"pixels: unknown keys {unknown}; give min_pixels and/or max_pixels.")
+        check_budget(dict(pixels), "pixels")
+        image_pixel_bounds(pixels.get("min_pixels"), pixels.get("max_pixels"), where="pixels")
     out = Path(out_dir)
     images = list_images(folder)
-    truths = _ground_truths(images)
+    truths = _ground_truths(images, out)
     _check_writable(out)
     records: dict[Path, OcrRecord] = {}
     todo: list[tuple[Path, list[dict[str, Any]]]] = []

@@ -19,6 +19,18 @@ TOKEN_PIXELS = (PATCH_SIZE * MERGE_SIZE) ** 2
 #: qwen-vl-utils' default floor for one video frame, in tokens (its ``VIDEO_MIN_TOKEN_NUM``; a
 #: test checks the two agree: its module imports torch, so it is not read here).
 VIDEO_MIN_TOKENS = 128
+#: qwen-vl-utils' default bounds for one image, in tokens (its ``IMAGE_MIN_TOKEN_NUM`` and
+#: ``IMAGE_MAX_TOKEN_NUM``; the same test checks them).
+IMAGE_MIN_TOKENS = 4
+IMAGE_MAX_TOKENS = 16384
+
+
+def _check_one_token(max_pixels: float | None, where: str) -> None:
+    if max_pixels is not None and max_pixels < TOKEN_PIXELS:
+        raise InputError(
+            f"{where}: max_pixels ({max_pixels}) is below one visual token ({TOKEN_PIXELS} pixels, "
+            f"32x32); raise it, e.g. max_pixels=64 * 32 * 32 for 64 tokens."
+        )
 
 
 def video_frame_floor(
@@ -55,6 +67,7 @@ def video_frame_floor(
         >>> video_frame_floor(2048, 4096)
         2048
     """
+    _check_one_token(max_pixels, where)
     if min_pixels is None:
         return default if max_pixels is None else min(default, int(max_pixels))
     if max_pixels is not None and min_pixels > max_pixels:
@@ -63,3 +76,53 @@ def video_frame_floor(
             "lower min_pixels or raise max_pixels."
         )
     return min_pixels
+
+
+def image_pixel_bounds(
+    min_pixels: float | None, max_pixels: float | None, *, where: str = "image"
+) -> tuple[float | None, float | None]:
+    """An image's ``min_pixels``/``max_pixels`` made consistent with qwen-vl-utils' defaults.
+
+    qwen-vl-utils fills the side not given with its default (4 to 16,384 tokens) and stops at a
+    bare ``AssertionError`` when the two cross. As for video frames
+    (:func:`video_frame_floor`), a ``max_pixels`` below the default floor lowers the floor; a
+    ``min_pixels`` above the default ceiling is refused, since it asks for more tokens than the
+    released checkpoints take by default.
+
+    Args:
+        min_pixels: The floor asked for, or ``None``.
+        max_pixels: The ceiling asked for, or ``None``.
+        where: What to name in an error, e.g. ``"messages[0]['content'][0]"``.
+
+    Returns:
+        ``(min_pixels, max_pixels)`` to pass on (``None`` where the default stands).
+
+    Raises:
+        InputError: ``min_pixels`` is larger than ``max_pixels`` (given or default), or
+            ``max_pixels`` is below one visual token (32x32 pixels).
+
+    Example:
+        >>> image_pixel_bounds(None, 2048)  # below the default floor of 4 tokens: floor lowered
+        (2048, 2048)
+        >>> image_pixel_bounds(None, 256 * 32 * 32)
+        (None, 262144)
+    """
+    _check_one_token(max_pixels, where)
+    if min_pixels is not None and max_pixels is not None and min_pixels > max_pixels:
+        raise InputError(
+            f"{where}: min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}); "
+            "lower min_pixels or raise max_pixels."
+        )
+    ceiling = IMAGE_MAX_TOKENS * TOKEN_PIXELS
+    if min_pixels is not None and max_pixels is None and min_pixels > ceiling:
+        raise InputError(
+            f"{where}: min_pixels ({min_pixels}) is above the default max_pixels ({ceiling}, "
+            f"{IMAGE_MAX_TOKENS} visual tokens); lower min_pixels or give max_pixels as well."
+        )
+    if (
+        max_pixels is not None
+        and min_pixels is None
+        and max_pixels < IMAGE_MIN_TOKENS * TOKEN_PIXELS
+    ):
+        return max_pixels, max_pixels
+    return min_pixels, max_pixels

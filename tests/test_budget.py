@@ -92,3 +92,43 @@ def test_video_floor_matches_qwen_vl_utils():
     from qwen_vl_utils import vision_process
 
     assert helpers.sizes.VIDEO_MIN_TOKENS == vision_process.VIDEO_MIN_TOKEN_NUM
+    assert helpers.sizes.IMAGE_MIN_TOKENS == vision_process.IMAGE_MIN_TOKEN_NUM
+    assert helpers.sizes.IMAGE_MAX_TOKENS == vision_process.IMAGE_MAX_TOKEN_NUM
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"max_pixels": 2048},  # two tokens, below the default floor (4): the floor follows it
+        {"max_pixels": 3 * 32 * 32},  # just under the floor
+        {"min_pixels": 5000},  # a floor alone, within the default ceiling
+    ],
+)
+def test_one_sided_image_budgets_match_the_processor(tiny, rgb_image, budget):
+    _, processor = tiny
+    messages = helpers.image_message(rgb_image, "x", **budget)
+    [count] = helpers.count_visual_tokens(processor, messages)
+    assert count.tokens == helpers.estimate_visual_tokens((96, 64), **budget)  # the fixture's size
+
+
+@pytest.mark.parametrize(
+    ("kind", "budget", "message"),
+    [
+        # a floor above the default ceiling, no ceiling given
+        ("image", {"min_pixels": 10**8}, r"min_pixels \(100000000\) is above the default"),
+        # a ceiling below one visual token
+        ("image", {"max_pixels": 1000}, r"max_pixels \(1000\) is below one visual token"),
+        ("image", {"max_pixels": 1}, r"max_pixels \(1\) is below one visual token"),
+        ("video", {"max_pixels": 1000}, r"max_pixels \(1000\) is below one visual token"),
+        # one token's worth, but the 96x64 picture has no whole token at that size
+        ("image", {"max_pixels": 1024}, r"96x64 image keeps no whole 32x32 token.*at least 2048"),
+    ],
+)
+def test_impossible_budgets_are_refused_before_work(tiny, rgb_image, kind, budget, message):
+    _, processor = tiny
+    if kind == "image":
+        messages = helpers.image_message(rgb_image, "x", **budget)
+    else:
+        messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "x", **budget)
+    with pytest.raises(helpers.InputError, match=message):
+        helpers.count_visual_tokens(processor, messages)

@@ -251,6 +251,40 @@ def test_problems_found_before_any_work(tiny, receipts, tmp_path, monkeypatch, s
         ocr_folder(model, processor, receipts, out_dir=out, progress=False)
 
 
+@pytest.mark.parametrize(
+    ("pixels", "pattern"),
+    [
+        # below one visual token
+        ({"max_pixels": 1000}, r"pixels: max_pixels \(1000\) is below one visual token"),
+        # crossed
+        ({"min_pixels": 8192, "max_pixels": 4096}, r"pixels: min_pixels \(8192\) is larger"),
+        # a floor above the default ceiling
+        ({"min_pixels": 10**8}, r"pixels: min_pixels \(100000000\) is above the default"),
+        # not a number
+        ({"max_pixels": "big"}, r"pixels: max_pixels must be a positive number"),
+        # a key the budget does not have
+        ({"max_pixel": 4096}, r"pixels: unknown keys \['max_pixel'\]"),
+    ],
+)
+def test_bad_budget_found_before_any_work(tiny, receipts, tmp_path, monkeypatch, pixels, pattern):
+    model, processor = tiny
+    monkeypatch.setattr(helpers.ocr, "chat_batch", lambda *a, **k: pytest.fail("the model ran"))
+    with pytest.raises(helpers.InputError, match=pattern):
+        ocr_folder(model, processor, receipts, out_dir=tmp_path / "out", pixels=pixels)
+
+
+def test_an_output_is_never_another_images_ground_truth(tiny, tmp_path):
+    model, processor = tiny
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    Image.new("RGB", (64, 64), "white").save(folder / "page.png")
+    Image.new("RGB", (64, 64), "black").save(folder / "page.png.png")  # its truth: page.png.txt
+    ocr_folder(model, processor, folder, out_dir=folder, max_new_tokens=4, progress=False)
+    with pytest.warns(UserWarning, match=r"page\.png\.txt is where the text of page\.png"):
+        table = ocr_folder(model, processor, folder, out_dir=folder, progress=False)
+    assert table["cer"].isna().all()  # no score against the model's own output
+
+
 def test_ocr_folder_bad_folder(tiny, tmp_path):
     model, processor = tiny
     with pytest.raises(helpers.InputError, match="not a folder"):
