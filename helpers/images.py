@@ -26,19 +26,23 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image, where: str = "image") -> Image.Image:
     """An image as 8-bit RGB: the one picture both shown and given to the model.
 
     Transparent parts are composited on white (:data:`BACKGROUND_RGB`; qwen-vl-utils does the
     same for RGBA, but drops the transparency of grey and palette images), 16-bit grey
     (``I;16``, 16-bit PNG/TIFF) is scaled to 0-255 instead of saturating, and float images
-    (``F``) in 0-1 are scaled by 255.
+    (``F``) in 0-1 are scaled by 255; values outside those ranges are refused, not clipped.
 
     Args:
         image: Any PIL image.
+        where: The image, named in an error.
 
     Returns:
         ``image`` itself when it is RGB already, else a converted copy.
+
+    Raises:
+        InputError: A 32-bit integer or float image with values outside 0-65535 or 0-255.
 
     Example:
         >>> from PIL import Image
@@ -51,10 +55,16 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return image
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        peak = values.max(initial=0)
+        low, peak = values.min(initial=0), values.max(initial=0)
         high = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0
         if image.mode.startswith("I;16") or (image.mode == "I" and peak > 255):
             high = 65535.0
+        if not np.isfinite(values).all() or low < 0 or peak > high:
+            raise InputError(
+                f"{where}: a {image.mode} image with values from {low:g} to {peak:g}: expected 0-1 "
+                "(float), 0-255 or 0-65535 (16-bit), so its grey levels are not known; save it "
+                "scaled to 8 or 16 bits."
+            )
         grey = np.clip(np.round(values / high * 255.0), 0, 255).astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
     if _has_alpha(image):
@@ -156,7 +166,7 @@ def load_image(
             img.load()  # decodes fully: catches truncated files that a header check passes
             rotated = img.getexif().get(0x0112, 1) != 1  # EXIF orientation tag
             upright = ImageOps.exif_transpose(img) if rotated else img
-            image = to_rgb(upright)
+            image = to_rgb(upright, f"image {text!r}{place}")
             converted = rotated or upright.mode != "RGB"
             if image is img:
                 image = img.copy()  # outlive the closed file
@@ -200,7 +210,7 @@ def to_image(value: Any, where: str = "image") -> Image.Image:
     """
     if isinstance(value, Image.Image):
         check_image_size(value.size, where)
-        return to_rgb(value)
+        return to_rgb(value, where)
     array = np.asarray(value)
     shape, dtype = array.shape, array.dtype
     if array.ndim == 3 and shape[-1] == 1:
@@ -212,7 +222,7 @@ def to_image(value: Any, where: str = "image") -> Image.Image:
         )
     check_image_size((shape[1], shape[0]), f"{where} (an array of shape {shape})")
     # uint8 HxW, HxWx3, HxWx4 become L, RGB, RGBA images
-    return to_rgb(Image.fromarray(np.ascontiguousarray(_as_uint8(array, where))))
+    return to_rgb(Image.fromarray(np.ascontiguousarray(_as_uint8(array, where))), where)
 
 
 def _as_uint8(array: np.ndarray, where: str) -> np.ndarray:

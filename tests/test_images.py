@@ -43,6 +43,20 @@ def _save_float_tiff(path):
 
 
 @pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("wide_float.tif", np.full((8, 8), 1000.0, np.float32)),  # float, not 0-1 nor 0-255
+        ("negative_float.tif", np.full((8, 8), -0.5, np.float32)),  # float below 0
+        ("int32.tif", np.full((8, 8), 70000, np.int32)),  # 32-bit integers above 16 bits
+    ],
+)
+def test_images_of_unknown_range_are_refused_not_clipped(tmp_path, name, values):
+    Image.fromarray(values).save(tmp_path / name)
+    with pytest.raises(helpers.InputError, match=rf"{name}.*values from .* save it scaled"):
+        helpers.load_image(tmp_path / name)
+
+
+@pytest.mark.parametrize(
     ("name", "save"),
     [
         ("grey16.png", _save_16bit_png),  # 16-bit grey PNG (opens as I;16)
