@@ -15,6 +15,7 @@ import queue
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -308,7 +309,8 @@ def connect(
         raw = _within_deadline(
             remote,
             lambda _call: client.models.with_raw_response.list(),
-            late=f"cannot reach the server at {server} (no answer within {timeout:g} s). Start it "
+            late=f"cannot reach the server at {server} (no usable answer within {timeout:g} s: "
+            "none, or errors that were retried). Start it "
             f"(README, 'Serving'), or fix {BASE_URL_ENV} (it usually ends in /v1), or raise "
             f"{TIMEOUT_ENV} if it is slow to answer.",
         )
@@ -503,6 +505,11 @@ def _request_error(model: RemoteModel, exc: Exception) -> RemoteError:
         return RemoteError(
             f"the server at {server} refused the request: {text}", status_code=status
         )
+    if type(exc) is openai.APIError:  # an error event in the stream: the server failed mid-answer
+        return RemoteError(
+            f"the server at {server} failed while answering: {text}. Its own log says why; "
+            "try again, or with fewer tokens or smaller images."
+        )
     return RemoteError(
         f"the answer from {server} could not be read ({type(exc).__name__}: {text}); is "
         f"{BASE_URL_ENV} an OpenAI-compatible API?"
@@ -587,7 +594,7 @@ def _stream_pieces(model: RemoteModel, kwargs: dict[str, Any], call: _Call) -> s
 
         raw.http_response.read()
         whole = ChatCompletion.model_validate(raw.http_response.json())
-        call.put(whole.choices[0].message.content or "")
+        call.put(_content(whole, model.base_url))
         return whole.choices[0].finish_reason or "stop"  # a whole JSON answer cannot be cut off
     if "text/event-stream" not in kind:
         _check_json(raw, model.base_url, "the chat request", model.secrets)
@@ -605,7 +612,18 @@ def _whole(model: RemoteModel, kwargs: dict[str, Any], call: _Call) -> str:
     raw = model.client.chat.completions.with_raw_response.create(**kwargs)
     call.closers.append(raw.http_response.close)
     _check_json(raw, model.base_url, "the chat request", model.secrets)
-    return raw.parse().choices[0].message.content or ""
+    return _content(raw.parse(), model.base_url)
+
+
+def _content(completion: Any, server: str) -> str:
+    """The answer's text; an answer with none is returned as ``""`` with a warning."""
+    choice = completion.choices[0]
+    if not choice.message.content:
+        warnings.warn(
+            f"the server at {server} answered with no text (finish_reason={choice.finish_reason!r})",
+            stacklevel=4,
+        )
+    return choice.message.content or ""
 
 
 def remote_chat(

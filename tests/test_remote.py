@@ -1,5 +1,6 @@
 import base64
 import io
+import json
 import socket
 import time
 import traceback
@@ -399,6 +400,59 @@ def test_incomplete_or_foreign_answers(remote, server, capsys, action, stream, e
     else:
         with pytest.raises(RemoteError, match=rf"answered the chat request with {expected}.*/v1"):
             helpers.chat(model, processor, messages, stream=stream)
+
+
+def _completion(content) -> bytes:
+    return json.dumps(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("action", "stream", "pattern"),
+    [
+        # the server's engine fails after the stream started: an error event, not a wrong URL
+        (
+            ("raw", 200, "text/event-stream", b'data: {"error": {"message": "engine dead"}}\n\n'),
+            True,
+            r"failed while answering: engine dead.*own log",
+        ),
+    ],
+)
+def test_server_failures_are_named(remote, server, action, stream, pattern):
+    model, processor = remote
+    server.script.append(action)
+    with pytest.raises(RemoteError, match=pattern) as error:
+        helpers.chat(model, processor, [{"role": "user", "content": "Hi"}], stream=stream)
+    assert "OpenAI-compatible" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        False,  # a whole answer whose content is null
+        True,  # the same, from a server that ignores stream=True
+    ],
+)
+def test_an_answer_without_text_warns(remote, server, stream):
+    model, processor = remote
+    server.script.append(("raw", 200, "application/json", _completion(None)))
+    with pytest.warns(UserWarning, match=r"answered with no text \(finish_reason='stop'\)"):
+        assert (
+            helpers.chat(model, processor, [{"role": "user", "content": "Hi"}], stream=stream) == ""
+        )
 
 
 @pytest.mark.parametrize(
