@@ -12,7 +12,8 @@ bash scripts/setup.sh
 export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false QWEN_VL_GREEDY=1 QWEN_VL_MAX_NEW_TOKENS=256
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-PYTEST=(.venv/bin/python -m pytest tests helpers --doctest-modules notebooks --nbval-lax --nbval-current-env -p no:cacheprovider)
+PYTEST=(.venv/bin/python -m pytest tests helpers --doctest-modules notebooks --nbval-lax --nbval-current-env
+  --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider)
 
 newest=$(.venv/bin/python -c 'import transformers; print(transformers.__version__)')
 echo "== tests with transformers $newest (newest allowed)"

@@ -21,7 +21,8 @@ elapsed "server with default flags up"
 QWEN_VL_VLLM_URL=$url "$PY" -m pytest tests/test_vllm.py -p no:cacheprovider -q "$@"
 elapsed "server tests done"
 QWEN_VL_BASE_URL=$url "$PY" -m pytest notebooks/01_describe_image.ipynb \
-  notebooks/05_video_understanding.ipynb --nbval-lax --nbval-current-env -p no:cacheprovider -q "$@"
+  notebooks/05_video_understanding.ipynb --nbval-lax --nbval-current-env \
+  --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider -q "$@"
 elapsed "notebooks 01 and 05 done"
 "$PY" scripts/vllm_server.py stop
 
