@@ -43,7 +43,6 @@ from .events import (
 from .facts import (
     KEY_FACTS_PROMPT,
     ReceiptFacts,
-    ask_receipt_facts,
     facts_rows,
     load_receipt_truth,
     parse_receipt_facts,
@@ -96,7 +95,6 @@ from .prompts import (
 )
 from .referring import (
     ReferringResult,
-    ask_referring,
     attribute_prompt,
     draw_referring,
     load_referring_truth,
@@ -117,8 +115,9 @@ from .scoring import (
     score_detections,
     wer,
 )
-from .sketch import SketchPage, save_page, screenshot_or_none, side_by_side, sketch_to_page
+from .sketch import SketchPage, save_page, screenshot_or_none, side_by_side
 from .status import show_status
+from .tasks import ask_receipt_facts, ask_referring, sketch_to_page
 from .text import split_thinking
 from .video import VideoInfo, available_backends, describe_video, sample_frames
 

@@ -389,62 +389,12 @@ def referring_result(truth: ReferringTruth, answer: str) -> ReferringResult:
     return ReferringResult(truth, answer, found, score_referring(found, truth))
 
 
-def ask_referring(
-    model: Any,
-    processor: Any,
-    expressions: Sequence[ReferringTruth],
-    *,
-    pixels: dict[str, int] | None = None,
-    max_new_tokens: int = 128,
-    progress: bool = True,
-) -> list[ReferringResult]:
-    """Ask for each expression's box (greedy), parse the answer and score its first box.
-
-    Args:
-        model: From :func:`helpers.load_model`.
-        processor: From :func:`helpers.load_model`.
-        expressions: From :func:`load_referring_truth`.
-        pixels: The image's ``min_pixels`` / ``max_pixels`` (e.g. ``helpers.GROUNDING_PIXELS``).
-        max_new_tokens: Each answer's token cap.
-        progress: Show a progress bar.
-
-    Returns:
-        One result per expression, in order.
-
-    Example:
-        >>> import helpers, warnings
-        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
-        >>> expressions, _ = load_referring_truth(helpers.INPUT_DIR / "referring_ground_truth.json")
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     results = ask_referring(model, processor, expressions[:1], max_new_tokens=4, progress=False)
-        >>> results[0].truth == expressions[0]
-        True
-    """
-    from tqdm.auto import tqdm
-
-    from .chat import chat
-    from .messages import image_message
-
-    results = []
-    for truth in tqdm(expressions, desc="referring", unit="expression", disable=not progress):
-        prompt = referring_prompt(truth.expression)
-        answer = chat(
-            model,
-            processor,
-            image_message(truth.image, prompt, **(pixels or {})),
-            max_new_tokens=max_new_tokens,
-        )
-        results.append(referring_result(truth, answer))
-    return results
-
-
 def draw_referring(results: Sequence[ReferringResult], *, columns: int = 2) -> Any:
     """One picture per image: each expression's scored box (solid) and the referred box (dashed),
     one colour per expression.
 
     Args:
-        results: From :func:`ask_referring`.
+        results: From :func:`helpers.tasks.ask_referring`.
         columns: Images per row of the grid.
 
     Returns:

@@ -74,6 +74,7 @@ def test_render_bench():
 
 def test_parsers_bench():
     out = _run("parsers.py", "--sizes", "1000", "10000", "--repeats", "1")
-    assert "parse_detections_s" in out and "extract_code_block_s" in out
+    for column in ("parse_detections_s", "extract_code_block_s", "parse_document_s"):
+        assert column in out
     rows = _report("parsers")["rows"]
-    assert len(rows) == 12 and all(row["chars"] >= 1000 for row in rows)
+    assert len(rows) == 9 * 2 and all(row["chars"] >= 1000 for row in rows)  # 9 shapes, 2 sizes

@@ -19,6 +19,7 @@ MODEL_SIDE = {
     "budget",
     "ocr",
     "tiny",
+    "tasks",
 }
 FORBIDDEN = {"chat", "messages", "loading", "remote"}
 STANDALONE = sorted(
