@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +31,7 @@ LIBRARIES = (
     "supervision", "openai", "vllm",
 )  # fmt: skip
 RUN_SUFFIX = ".run.json"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: The sections each notebook records on a full run (its ``record_results`` calls; a test keeps
 #: the two equal). The report names the ones a run did not record, so a notebook that stopped
 #: measuring something shows that instead of a shorter report.
@@ -323,7 +325,9 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    # Control characters (a random model's answers hold them) shown escaped, so the file stays text.
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _table(rows: list[dict[str, Any]]) -> list[str]:

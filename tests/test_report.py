@@ -210,3 +210,12 @@ def test_report_names_sections_a_run_did_not_record(tmp_path):
     assert card["notebooks"][0]["missing"] == ["referring", "attributes"]
     assert card["notebooks"][1]["missing"] == []  # not run: its status says so
     assert "**Not recorded in this run:** referring, attributes" in report.render_markdown(card)
+
+
+def test_report_markdown_stays_text_whatever_the_answers_hold(tmp_path):
+    report.write_run(report.NotebookRun("01_a", "ok", 1.0), tmp_path)
+    answer = "8/|x T!\x0flab\x04/\x00 end\nnext"  # a random model's bytes, a pipe, a newline
+    report.record_results("01_a", "answers", [{"answer": answer}], directory=tmp_path)
+    text = report.render_markdown(report.build_report(["01_a"], directory=tmp_path))
+    assert "| 8/\\|x T!\\x0flab\\x04/\\x00 end next |" in text
+    assert not [c for c in text if ord(c) < 32 and c != "\n"]
