@@ -14,15 +14,17 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .detection import parse_entries
 from .errors import InputError
 from .prompts import EVENTS_PROMPT as EVENTS_PROMPT  # the video_understanding cookbook's
 from .text import visible_answer
+
+T = TypeVar("T")
 
 _START_KEYS = ("start_time", "start", "begin", "from", "start_timestamp", "begin_time")
 _END_KEYS = ("end_time", "end", "to", "stop", "end_timestamp", "finish")
@@ -180,6 +182,18 @@ class TimingQuestion:
     seconds: float
 
 
+def _from_events_file(path: str | os.PathLike, what: str, build: Callable[[Any], T]) -> T:
+    """``build`` applied to an ``events.json``'s data; any failure names the file, ``what`` it
+    lacks and how to regenerate it."""
+    try:
+        return build(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} has no readable {what} ({exc}); regenerate it with "
+            "`python scripts/make_events_video.py`."
+        ) from exc
+
+
 def load_timing_questions(path: str | os.PathLike) -> list[TimingQuestion]:
     """The timing questions of an ``events.json`` and their known answers (``questions`` and
     ``events``, written by ``scripts/make_events_video.py``).
@@ -199,18 +213,14 @@ def load_timing_questions(path: str | os.PathLike) -> list[TimingQuestion]:
         >>> [(q.name, q.seconds) for q in load_timing_questions(helpers.INPUT_DIR / "events.json")]
         [('red_ball_enters', 2.0), ('blue_square_leaves', 6.5)]
     """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        questions = [
+    questions = _from_events_file(
+        path,
+        "'questions' with known 'events' times",
+        lambda data: [
             TimingQuestion(name, str(question), float(data["events"][name]))
             for name, question in data["questions"].items()
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f"{os.fspath(path)!r} has no readable 'questions' with known 'events' times ({exc}); "
-            "regenerate it with `python scripts/make_events_video.py`."
-        ) from exc
+        ],
+    )
     if not questions:
         raise InputError(
             f"{os.fspath(path)!r} holds no questions; regenerate it with "
@@ -387,18 +397,14 @@ def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
         >>> truth["red_ball_visible"].start, truth["blue_square_visible"].end
         (2.0, 6.5)
     """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {
+    return _from_events_file(
+        path,
+        "'intervals'",
+        lambda data: {
             name: Event(float(v["start"]), float(v["end"]), v.get("description", ""))
             for name, v in data["intervals"].items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f"{os.fspath(path)!r} has no readable 'intervals' ({exc}); regenerate it with "
-            "`python scripts/make_events_video.py`."
-        ) from exc
+        },
+    )
 
 
 def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[EventMatch]:

@@ -18,7 +18,13 @@ from .errors import MissingInputError as MissingInputError  # re-exported for ol
 from .files import check_file, fetch_url, write_atomic
 from .images import load_image, to_image
 from .paths import cache_dir
-from .sizes import MERGE_SIZE, PATCH_SIZE, image_pixel_bounds, video_frame_floor
+from .sizes import (
+    MERGE_SIZE,
+    PATCH_SIZE,
+    check_pixel_order,
+    image_pixel_bounds,
+    video_frame_floor,
+)
 from .text import is_url
 from .video import probe_video
 
@@ -93,12 +99,7 @@ def check_budget(item: dict[str, Any], where: str) -> None:
                 f"{where}: {key} must be a positive number of pixels, got {value!r}; e.g. "
                 f"{key}=256 * 32 * 32 (256 visual tokens), or leave it out."
             )
-    low, high = item.get("min_pixels"), item.get("max_pixels")
-    if low is not None and high is not None and low > high:
-        raise InputError(
-            f"{where}: min_pixels ({low}) is larger than max_pixels ({high}); lower min_pixels or "
-            "raise max_pixels."
-        )
+    check_pixel_order(item.get("min_pixels"), item.get("max_pixels"), where)
 
 
 def _check_image_fits(item: dict[str, Any], key: str, where: str) -> None:

@@ -25,6 +25,30 @@ IMAGE_MIN_TOKENS = 4
 IMAGE_MAX_TOKENS = 16384
 
 
+def check_pixel_order(min_pixels: float | None, max_pixels: float | None, where: str) -> None:
+    """Refuse a ``min_pixels`` above ``max_pixels`` (when both are given).
+
+    Args:
+        min_pixels: The floor asked for, or ``None``.
+        max_pixels: The ceiling asked for, or ``None``.
+        where: What to name in the error.
+
+    Raises:
+        InputError: ``min_pixels`` is larger than ``max_pixels``.
+
+    Example:
+        >>> check_pixel_order(2048, 1024, "pixels")
+        Traceback (most recent call last):
+        ...
+        helpers.errors.InputError: pixels: min_pixels (2048) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
+    """
+    if min_pixels is not None and max_pixels is not None and min_pixels > max_pixels:
+        raise InputError(
+            f"{where}: min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}); "
+            "lower min_pixels or raise max_pixels."
+        )
+
+
 def _check_one_token(max_pixels: float | None, where: str) -> None:
     if max_pixels is not None and max_pixels < TOKEN_PIXELS:
         raise InputError(
@@ -68,13 +92,9 @@ def video_frame_floor(
         2048
     """
     _check_one_token(max_pixels, where)
+    check_pixel_order(min_pixels, max_pixels, where)
     if min_pixels is None:
         return default if max_pixels is None else min(default, int(max_pixels))
-    if max_pixels is not None and min_pixels > max_pixels:
-        raise InputError(
-            f"{where}: min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}); "
-            "lower min_pixels or raise max_pixels."
-        )
     return min_pixels
 
 
@@ -108,11 +128,7 @@ def image_pixel_bounds(
         (None, 262144)
     """
     _check_one_token(max_pixels, where)
-    if min_pixels is not None and max_pixels is not None and min_pixels > max_pixels:
-        raise InputError(
-            f"{where}: min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}); "
-            "lower min_pixels or raise max_pixels."
-        )
+    check_pixel_order(min_pixels, max_pixels, where)
     ceiling = IMAGE_MAX_TOKENS * TOKEN_PIXELS
     if min_pixels is not None and max_pixels is None and min_pixels > ceiling:
         raise InputError(

@@ -12,6 +12,7 @@ Usage: python scripts/record_checked_outputs.py [NOTEBOOK ...]   (default: every
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import tempfile
@@ -40,7 +41,7 @@ def is_checked(cell: nbformat.NotebookNode) -> bool:
 def record(path: Path) -> int:
     """Execute ``path`` and store its checked cells' outputs in it; return how many were stored."""
     original = nbformat.read(path, as_version=4)
-    executed = nbformat.read(path, as_version=4)
+    executed = copy.deepcopy(original)
     with tempfile.TemporaryDirectory() as results:
         os.environ.update({**TEST_ENV, "QWEN_VL_RESULTS_DIR": results})
         NotebookClient(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,14 +51,16 @@ FLOOR_PASS_ENV = "QWEN_VL_TRANSFORMERS_FLOOR_PASS"
 _REACHES_TRANSFORMERS = ("transformers", "load_model(")
 
 
-def _reaches_transformers(item: pytest.Item) -> bool:
-    if "tiny" in getattr(item, "fixturenames", ()):
-        return True
-    path = item.path
+@functools.cache
+def _file_reaches_transformers(path: Path) -> bool:
     if path.suffix == ".ipynb":  # every notebook runs the model
         return True
     text = path.read_text(encoding="utf-8", errors="replace")
     return any(word in text for word in _REACHES_TRANSFORMERS)
+
+
+def _reaches_transformers(item: pytest.Item) -> bool:
+    return "tiny" in getattr(item, "fixturenames", ()) or _file_reaches_transformers(item.path)
 
 
 def pytest_collection_modifyitems(config, items):
