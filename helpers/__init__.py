@@ -19,6 +19,7 @@ from .detection import (
     parse_detections,
     parse_points,
 )
+from .doctor import doctor
 from .document import (
     Block,
     draw_blocks,
@@ -188,6 +189,7 @@ __all__ = [
     "count_visual_tokens",
     "describe_video",
     "detect_caps",
+    "doctor",
     "draw_blocks",
     "draw_detections",
     "draw_referring",

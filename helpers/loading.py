@@ -137,6 +137,77 @@ def _load_error_text(model_id: str, exc: BaseException, *, tiny_path: str | None
     return f"Could not load model {model_id!r}: {type(exc).__name__}: {first}\nFix: {fix}."
 
 
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+    return flag or bool(constants.HF_HUB_OFFLINE)
+
+
+def check_model_available(
+    model_id: str | os.PathLike | None = None, *, timeout_s: float = 15.0
+) -> str:
+    """Check, in seconds and before any weights load, that the checkpoint can be had.
+
+    A hub id must be in the local cache or the Hub must answer for it within ``timeout_s``; a
+    folder must hold a ``config.json``; ``"tiny"`` is built offline; with ``$QWEN_VL_BASE_URL``
+    set the server must answer. ``scripts/run_notebooks.py`` calls this before the first
+    notebook, so an offline machine stops at once instead of after the hub's retries.
+
+    Args:
+        model_id: As for :func:`load_model` (default ``$QWEN_VL_MODEL``, else the 4B Instruct).
+        timeout_s: Seconds the Hub (or the server) may take to answer.
+
+    Returns:
+        Where the checkpoint comes from, in words (e.g. ``"the Hugging Face cache"``).
+
+    Raises:
+        ModelLoadError: It cannot be had; the message says why and the fix.
+        RemoteError: ``$QWEN_VL_BASE_URL`` is set and the server cannot be used.
+
+    Example:
+        >>> check_model_available("tiny")
+        'the tiny offline checkpoint (built here)'
+    """
+    name = resolve_model_id(model_id)
+    if remote_url():
+        model, _ = connect(
+            remote_url(), os.environ.get(MODEL_ENV_VAR) if model_id is None else name
+        )
+        return f"the server at {model.base_url}"
+    if is_tiny(name):
+        return "the tiny offline checkpoint (built here)"
+    tiny_hint = f"`{MODEL_ENV_VAR}=tiny` runs every notebook offline with a tiny random model"
+    folder = os.path.expanduser(name)
+    if os.path.isdir(folder):
+        if not os.path.isfile(os.path.join(folder, "config.json")):
+            raise ModelLoadError(
+                f"Could not load model {name!r}: the folder has no config.json.\nFix: point "
+                f"{MODEL_ENV_VAR} at the folder a checkpoint was saved or downloaded to."
+            )
+        return f"the folder {folder}"
+    if name.count("/") != 1 or name.startswith((".", "/", "~")):
+        raise ModelLoadError(
+            f"Could not load model {name!r}: no such folder, and not a hub id.\nFix: give a hub "
+            f"id such as {DEFAULT_MODEL_ID} or an existing folder; {tiny_hint}."
+        )
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return "the Hugging Face cache"
+    if _hub_offline():
+        raise ModelLoadError(
+            f"Could not load model {name!r}: it is not in the Hugging Face cache and "
+            "HF_HUB_OFFLINE is set.\nFix: download it once online (unset HF_HUB_OFFLINE), or "
+            f"set {MODEL_ENV_VAR} to a local checkpoint folder; {tiny_hint}."
+        )
+    try:
+        HfApi().model_info(name, timeout=timeout_s)
+    except Exception as exc:  # every way the Hub can fail is explained by _load_error_text
+        raise ModelLoadError(_load_error_text(name, exc)) from exc
+    return "the Hugging Face Hub (downloaded on first load)"
+
+
 def load_model(
     model_id: str | os.PathLike | None = None,
     *,

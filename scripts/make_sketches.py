@@ -4,12 +4,13 @@
 - sketch_landing.png: a landing page (navigation, hero, button, three feature cards, footer);
 - sketch_chat_photo.png: the chat sketch as a photo of paper (texture, perspective, shadow).
 Lines wobble and labels are hand-lettered in an oblique font; seeded, so re-runs are identical.
-Usage: python scripts/make_sketches.py [--seed 11]
+Usage: python scripts/make_sketches.py [--seed 11] [--out input/]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -140,16 +141,19 @@ def photo_of(sketch: Image.Image, rng: np.random.Generator) -> Image.Image:
     )
 
 
-def main(seed: int) -> None:
+def main(seed: int, out: Path) -> None:
     rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
     chat = chat_sketch(rng)
-    chat.save(helpers.INPUT_DIR / "sketch_chat.png", optimize=True)
-    landing_sketch(rng).save(helpers.INPUT_DIR / "sketch_landing.png", optimize=True)
-    photo_of(chat, rng).save(helpers.INPUT_DIR / "sketch_chat_photo.jpg", quality=88)
-    print("wrote sketch_chat.png, sketch_landing.png, sketch_chat_photo.jpg")
+    chat.save(out / "sketch_chat.png", optimize=True)
+    landing_sketch(rng).save(out / "sketch_landing.png", optimize=True)
+    photo_of(chat, rng).save(out / "sketch_chat_photo.jpg", quality=88)
+    print(f"wrote sketch_chat.png, sketch_landing.png, sketch_chat_photo.jpg to {out}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=11)
-    main(parser.parse_args().seed)
+    parser.add_argument("--out", type=Path, default=helpers.INPUT_DIR)
+    args = parser.parse_args()
+    main(args.seed, args.out)

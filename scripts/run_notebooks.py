@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 import helpers
 from helpers import report
+from helpers.loading import check_model_available
 
 NOTEBOOK_DIR = helpers.REPO_ROOT / "notebooks"
 TIMEOUT_S = 3600  # per cell: the longest answers (a whole page, up to 16384 tokens) need room
@@ -119,6 +120,16 @@ def main(argv: list[str]) -> int:
         for path in listed:
             report.clear_results(path.stem)
     print(f"Model: {model_id}")
+    try:  # in seconds: an offline machine stops here, not after the hub's retries in a notebook
+        print(f"Model from: {check_model_available(model_id)}")
+    except (helpers.ModelLoadError, helpers.RemoteError) as exc:
+        why = "the model could not be loaded"
+        for path in chosen:
+            report.clear_results(path.stem)
+            report.write_run(report.NotebookRun(path.stem, "skipped", None, why))
+        write_report_card(listed, model_id, args.out)
+        print(f"\nStopped before the first notebook: {exc}", file=sys.stderr)
+        return 1
     if model_id == "tiny" and not os.environ.get(helpers.MAX_NEW_TOKENS_ENV_VAR):
         # The tiny model's answers are random and rarely end on their own: keep them short.
         os.environ[helpers.MAX_NEW_TOKENS_ENV_VAR] = "256"

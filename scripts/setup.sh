@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: system packages (ffmpeg, Chromium, fonts) and the .venv with everything
-# the notebooks and tests need. Safe to run again: it only installs what is missing.
+# the notebooks and tests need, at the versions locks/main.txt holds. Safe to run again: it
+# installs only what is missing and puts back what differs from the lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,11 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-# The torch/torchvision pair verified with this cookbook; any recent pair works for users.
-# (Some machines' pip configuration names local indexes that may be absent: drop that noise.)
-.venv/bin/python -m pip install -q --disable-pip-version-check \
-  torch==2.14.1 torchvision==0.29.1 -r requirements.txt -r requirements-dev.txt 2>&1 \
-  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+# The .venv holds exactly the verified set, locks/main.txt (scripts/lock.sh writes it; uv
+# installs it, hash-checked), plus the helpers package itself, editable.
+bash scripts/venv.sh .venv locks/main.txt --editable
 echo "setup: ready ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -53,7 +53,9 @@ except ImportError as exc:
     raise ImportError(
         "The cookbook's `helpers` package is not installed: run `bash scripts/setup.sh` from the "
         "repository root (or, in Colab, follow the message above), then restart the kernel."
-    ) from exc"""
+    ) from exc
+# One line per check (versions, video decoders, device, attention, Chromium), each problem with its fix.
+helpers.doctor()"""
 
 
 def colab_url(notebook: str, url: str = REPOSITORY_URL) -> str:

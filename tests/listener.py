@@ -85,8 +85,16 @@ class Listener:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._closed = True
-        for thread in self._threads:
+        close_all([self])
+
+
+def close_all(listeners: list[Listener]) -> None:
+    """Stop listeners together: each one's threads notice within their 0.2 s socket timeout, so
+    many close in about that time instead of 0.2 s each."""
+    for listener in listeners:
+        listener._closed = True
+    for listener in listeners:
+        for thread in listener._threads:
             thread.join(timeout=1)
-        self.tcp.close()
-        self.udp.close()
+        listener.tcp.close()
+        listener.udp.close()

@@ -1,4 +1,7 @@
-"""The benchmark scripts run (short settings) and report what they claim; no timing is asserted."""
+"""The benchmark scripts run (short settings) and report what they claim; no timing is asserted.
+
+bench/generate.py runs once, in tests/test_gpu_machine.py (through bench/gpu_run.sh).
+"""
 
 import json
 import os
@@ -36,22 +39,6 @@ def test_overhead_bench_same_tokens():
     rows = _report("overhead")["rows"]
     assert "helpers/plain" in out
     assert [r["same_text"] for r in rows] == [True, True]
-
-
-def test_generate_bench_small():
-    out = _run("generate.py", "--small", "--tokens", "12")
-    report = _report("generate_small")
-    assert "of_roofline_%" in out
-    cases = {r["case"]: r for r in report["rows"]}
-    assert cases["image"]["visual_tokens"] == helpers.estimate_visual_tokens((512, 512))
-    assert cases["text only x8"]["batch"] == 8
-    assert all(r["decode_tok_s"] > 0 and r["roofline_steps_s"] > 0 for r in report["rows"])
-    fast_rows = [r for r in report["rows"] if r["path"] == "fast"]
-    assert {r["case"] for r in fast_rows} == {"image", "video (64 frames at 1 fps)", "text only"}
-    paths = {"generate", "generate+sdpa", "static", "fast", "fast+sdpa"}
-    assert {r["path"] for r in report["rows"]} == paths
-    # every path's greedy tokens = default generate's, token for token
-    assert all(r["same_tokens"] for r in report["rows"]), report["rows"]
 
 
 def test_ocr_bench_batches_agree():

@@ -7,11 +7,12 @@ there; so a row fails if the seal breaks, and a row whose vector is dead fails t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from listener import Listener
+from listener import Listener, close_all
 
 from helpers.html import find_chromium, render_html, sandboxed_iframe
 
@@ -91,55 +92,83 @@ def _page(body: str, listener: Listener) -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{text}</body></html>"
 
 
-def _preview(allow_scripts: bool):
-    def wrap(body: str, listener: Listener) -> str:
-        frame = sandboxed_iframe(_page(body, listener), allow_scripts=allow_scripts)
-        return f"<html><body>{frame}</body></html>"
-
-    return wrap
+def _previews(allow_scripts: bool, listeners: dict[str, Listener]) -> str:
+    """One page holding every vector's preview, as a notebook with many previews would: each
+    vector in its own ``preview_html`` iframe, aimed at its own listener."""
+    frames = (
+        sandboxed_iframe(_page(VECTORS[vector], listener), allow_scripts=allow_scripts)
+        for vector, listener in listeners.items()
+    )
+    return f"<html><body>{''.join(frames)}</body></html>"
 
 
 @pytest.fixture(scope="module")
 def plain_chromium_events():
     """What the listener got for each vector loaded in an ordinary Chromium (no seal): directly
-    (``"plain"``, which must reach it) and inside ``preview_html``'s iframe (scripts off/on).
+    (``"plain"``, a page per vector, which must reach it) and inside ``preview_html``'s iframes
+    (``"preview"``, scripts off, and ``"preview+scripts"``: a page each, every vector's iframe on
+    it).
 
-    All pages load at once, each aimed at its own listener, then wait together.
+    All pages load at once (Playwright's async API), each vector aimed at its own listener, then
+    wait together.
     """
-    from playwright.sync_api import sync_playwright
+    from playwright.async_api import async_playwright
 
-    ways = {"plain": _page, "preview": _preview(False), "preview+scripts": _preview(True)}
+    ways = ("plain", "preview", "preview+scripts")
     listeners = {(way, v): Listener().__enter__() for way in ways for v in VECTORS}
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
+    pages = [_page(VECTORS[v], listeners["plain", v]) for v in VECTORS]
+    for way, allow_scripts in (("preview", False), ("preview+scripts", True)):
+        pages.append(_previews(allow_scripts, {v: listeners[way, v] for v in VECTORS}))
+
+    async def load(browser, html):
+        page = await browser.new_page()
+        # a vector that navigates away may interrupt set_content: the listener is what counts
+        with contextlib.suppress(Exception):
+            await page.set_content(html, wait_until="commit")
+
+    async def load_all():
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
                 executable_path=find_chromium(), args=["--no-sandbox"]
             )
-            for (way, vector), listener in listeners.items():
-                page = browser.new_page()
-                # a vector that navigates away may interrupt set_content: the listener is what counts
-                with contextlib.suppress(Exception):
-                    page.set_content(ways[way](VECTORS[vector], listener), wait_until="commit")
-            time.sleep(4.0)
-            browser.close()
+            await asyncio.gather(*(load(browser, html) for html in pages))
+            await asyncio.sleep(4.0)
+            await browser.close()
+
+    try:
+        asyncio.run(load_all())
         return {key: list(listener.events) for key, listener in listeners.items()}
     finally:
-        for listener in listeners.values():
-            listener.__exit__(None, None, None)
+        close_all(list(listeners.values()))
+
+
+@pytest.fixture(scope="module")
+def sealed_render_events(tmp_path_factory):
+    """What the listener got while ``render_html`` rendered each vector, one listener and one
+    browser per vector, three renders at a time."""
+    folder = tmp_path_factory.mktemp("sealed")
+
+    def render(index_vector):
+        index, vector = index_vector
+        with Listener() as listener:
+            page = _page(VECTORS[vector], listener)
+            # a page that navigates away may break the render: it must still reach nothing
+            with contextlib.suppress(Exception):
+                render_html(page, folder / f"{index}.png", width=200, height=120, settle_s=1.0)
+            listener.wait_for_any(0.3)
+            return list(listener.events)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(VECTORS, pool.map(render, enumerate(VECTORS)), strict=True))
 
 
 @pytest.mark.parametrize("vector", list(VECTORS))
-def test_render_html_reaches_no_server(vector, plain_chromium_events, tmp_path):
+def test_render_html_reaches_no_server(vector, plain_chromium_events, sealed_render_events):
     assert plain_chromium_events["plain", vector], (
         f"{vector}: does not reach the listener even unsealed; the row proves nothing"
     )
-    with Listener() as listener:
-        page = _page(VECTORS[vector], listener)
-        # a page that navigates away may break the render: it must still reach nothing
-        with contextlib.suppress(Exception):
-            render_html(page, tmp_path / "p.png", width=200, height=120, settle_s=1.0, timeout_s=10)
-        listener.wait_for_any(0.3)
-        assert not listener.events, f"{vector}: the render reached the listener: {listener.events}"
+    events = sealed_render_events[vector]
+    assert not events, f"{vector}: the render reached the listener: {events}"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,14 @@
-import hashlib
+import re
 
 import pytest
+import torch
 
 import helpers
 from helpers.runtime import DeviceCaps, detect_caps, device_problem
 from helpers.tiny import build_tiny_checkpoint
+
+# Loading and building checkpoints is what changes with the transformers version.
+pytestmark = pytest.mark.transformers
 
 
 @pytest.mark.parametrize(
@@ -44,13 +48,18 @@ def test_tiny_model_is_real_qwen3_vl(tiny):
 
 
 def test_tiny_build_is_reproducible(tmp_path):
-    def digest(folder):
-        return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    from safetensors.torch import load_file
 
-    first = build_tiny_checkpoint(tmp_path / "a", seed=0)
-    second = build_tiny_checkpoint(tmp_path / "b", seed=0)
-    other = build_tiny_checkpoint(tmp_path / "c", seed=1)
-    assert digest(first) == digest(second) != digest(other)
+    def weights(folder):  # the tensors, not the file's bytes (its layout may change)
+        return load_file(folder / "model.safetensors")
+
+    def same(a, b):
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    first = weights(build_tiny_checkpoint(tmp_path / "a", seed=0))
+    second = weights(build_tiny_checkpoint(tmp_path / "b", seed=0))
+    other = weights(build_tiny_checkpoint(tmp_path / "c", seed=1))
+    assert same(first, second) and not same(first, other)
 
 
 def test_import_has_no_side_effects(tmp_path):
@@ -289,3 +298,47 @@ def test_bad_load_settings_are_named(kwargs, pattern):
     with pytest.raises(helpers.ModelLoadError, match=pattern) as info:
         helpers.load_model("tiny", **{"device": "cpu", **kwargs}, verbose=False)
     assert "online" not in str(info.value)
+
+
+def _cached_hub_model(cache, repo_id):
+    """A Hugging Face cache holding only ``repo_id``'s config.json, as a download leaves it."""
+    folder = cache / f"models--{repo_id.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("abc123")
+    (folder / "snapshots" / "abc123").mkdir(parents=True)
+    (folder / "snapshots" / "abc123" / "config.json").write_text("{}")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "offline", "expected"),
+    [
+        ("tiny", True, "tiny offline checkpoint"),  # built here, never downloaded
+        ("{tmp}/checkpoint", True, "the folder"),  # a saved checkpoint
+        (
+            "Qwen/Qwen3-VL-4B-Instruct",
+            True,
+            "ModelLoadError:.*not in the Hugging Face cache.*HF_HUB_OFFLINE.*QWEN_VL_MODEL=tiny",
+        ),
+        ("Qwen/Qwen3-VL-2B-Instruct", True, "the Hugging Face cache"),  # downloaded before
+        ("{tmp}/missing", False, "ModelLoadError:.*no such folder"),  # a typo in a path
+        ("{tmp}/empty", False, "ModelLoadError:.*no config.json"),  # a folder, not a checkpoint
+        ("Qwen3-VL-4B-Instruct", False, "ModelLoadError:.*not a hub id.*Qwen/Qwen3-VL-4B-Instruct"),
+    ],
+)
+def test_check_model_available(tmp_path, monkeypatch, model_id, offline, expected):
+    from huggingface_hub import constants
+
+    from helpers.loading import check_model_available
+
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "config.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    _cached_hub_model(tmp_path / "hub", "Qwen/Qwen3-VL-2B-Instruct")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
+    monkeypatch.delenv("QWEN_VL_BASE_URL", raising=False)
+    try:
+        found = check_model_available(model_id.format(tmp=tmp_path))
+    except helpers.ModelLoadError as exc:
+        found = f"ModelLoadError: {exc}"
+    assert re.search(expected, found, re.S), found

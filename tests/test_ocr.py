@@ -1,7 +1,3 @@
-import hashlib
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -300,36 +296,6 @@ def test_truncated_jpeg_is_rejected(tmp_path):
         img.verify()  # a header check alone would pass this file
     with pytest.raises(helpers.InputError, match=r"cut\.jpg"):
         helpers.check_messages(helpers.image_message(path, "x"))
-
-
-def test_receipt_generator_is_reproducible(tmp_path):
-    script = helpers.REPO_ROOT / "scripts" / "make_receipts.py"
-    for name in ("a", "b"):
-        subprocess.run(
-            [sys.executable, str(script), "--seed", "3", "--out", str(tmp_path / name)],
-            check=True,
-            capture_output=True,
-        )
-
-    def digests(folder):
-        return {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
-        }
-
-    first = digests(tmp_path / "a")
-    assert first == digests(tmp_path / "b")
-    assert len([n for n in first if n.endswith(".png")]) >= 8
-    assert "合计" in (tmp_path / "a" / "09_chinese.txt").read_text(encoding="utf-8")
-
-
-def test_committed_receipts_match_the_generator(tmp_path):
-    script = helpers.REPO_ROOT / "scripts" / "make_receipts.py"
-    subprocess.run(
-        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
-    )
-    committed = helpers.INPUT_DIR / "receipts"
-    for path in tmp_path.iterdir():
-        assert (committed / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_cer_table_orders_rows_and_adds_the_mean():

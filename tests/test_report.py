@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import numpy as np
@@ -93,12 +94,13 @@ def _notebook(path, *sources):
     return path
 
 
-def _run(tmp_path, *args):
+def _run(tmp_path, *args, model="tiny"):
     env = {
         **os.environ,
         "PYTHONPATH": str(helpers.REPO_ROOT),
-        "QWEN_VL_MODEL": "tiny",
+        "QWEN_VL_MODEL": model,
         "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(tmp_path / "empty-hub-cache"),  # the real model is never cached here
     }
     env.pop("QWEN_VL_BASE_URL", None)
     return subprocess.run(
@@ -164,6 +166,23 @@ def test_runner_reports_ok_failed_and_skipped_notebooks(tmp_path):
     }
     assert result.returncode == 1 and runs["10_ok"]["status"] == "skipped"
     assert runs["10_ok"]["sections"] == {}  # its results from the first run are gone
+
+
+def test_main_job_offline_stops_before_the_first_notebook(tmp_path):
+    later = _notebook(tmp_path / "10_never.ipynb", "print('never runs')")
+    start = time.monotonic()
+    result = _run(tmp_path, str(later), model=helpers.DEFAULT_MODEL_ID)
+    assert time.monotonic() - start < 30  # not the hub's minutes of retries
+    assert result.returncode == 1
+    assert "Stopped before the first notebook" in result.stderr
+    assert "not in the Hugging Face cache and HF_HUB_OFFLINE is set" in result.stderr
+    assert "QWEN_VL_MODEL=tiny" in result.stderr  # the fix
+    runs = {
+        n["notebook"]: n
+        for n in json.loads((tmp_path / "out" / "report.json").read_text())["notebooks"]
+    }
+    assert runs["10_never"]["status"] == "skipped"
+    assert not (tmp_path / "out" / "notebooks" / "10_never.ipynb").exists()  # never executed
 
 
 def _recorded_sections(notebook) -> set[str]:
