@@ -22,11 +22,11 @@ export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false QWEN_VL_
 
 version() { "$1/bin/python" -c 'import transformers; print(transformers.__version__)'; }
 echo "== tests with transformers $(version .venv) (locks/main.txt)"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"
 elapsed "first pass done"
 
 echo "== tests with transformers $(version .venv-floor), the lowest allowed (locks/floor.txt)"
-QWEN_VL_TEST_PASS=floor .venv-floor/bin/python -m pytest "$@"
+QWEN_VL_TEST_PASS=floor .venv-floor/bin/python -m pytest --durations=10 "$@"
 elapsed "floor pass done"
 
 if [ "${QWEN_VL_SKIP_VLLM:-0}" != "1" ]; then

@@ -306,13 +306,6 @@ def test_missing_image_url_is_explained(remote, file_server):
         helpers.chat(model, processor, helpers.image_message(f"{base}/nope.jpg", "x"))
 
 
-def test_video_url_with_budget_is_refused_here(remote):
-    model, processor = remote
-    messages = helpers.video_message("http://127.0.0.1:9/clip.mp4", "x", fps=1.0)
-    with pytest.raises(ValueError, match=r"budget \(fps\) on a video URL.*pass its path"):
-        helpers.chat(model, processor, messages)
-
-
 def test_streaming_matches_the_plain_answer(remote, capsys):
     model, processor = remote
     messages = helpers.image_message(IMAGE, "Describe.")
