@@ -104,6 +104,11 @@ def prepare_inputs(processor: Any, conversations: list[list[dict[str, Any]]]) ->
     metadata = None
     if videos:
         videos, metadata = (list(x) for x in zip(*videos, strict=True))
+        # The frames arrive sized by qwen-vl-utils (do_resize=False below). transformers 5.25
+        # warns on every video unless told which per-frame pixel cap to use: the reference one,
+        # qwen-vl-utils', which changes nothing here. Older releases have no such setting.
+        if hasattr(processor.video_processor, "cap_pixels_per_frame"):
+            video_kwargs = {**video_kwargs, "cap_pixels_per_frame": True}
     return processor(
         text=texts,
         images=images,

@@ -89,7 +89,7 @@ def write_report_card(notebooks: list[Path], model_id: str, out: Path) -> None:
     md, js = report.write_report(card, out)
     print(f"Report card: {md} and {js}")
     for entry in card["notebooks"]:
-        if entry["missing"]:
+        if entry["missing"] and entry["status"] in ("ok", "failed"):  # it ran, and left them out
             print(f"{entry['notebook']}: not recorded in this run: {', '.join(entry['missing'])}")
 
 

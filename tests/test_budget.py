@@ -132,3 +132,16 @@ def test_impossible_budgets_are_refused_before_work(tiny, rgb_image, kind, budge
         messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "x", **budget)
     with pytest.raises(helpers.InputError, match=message):
         helpers.count_visual_tokens(processor, messages)
+
+
+def test_video_inputs_raise_no_per_frame_cap_warning(tiny, caplog):
+    # transformers 5.25 warns on every video whose per-frame pixel cap is unset; the helpers' frames
+    # are already sized by qwen-vl-utils, so they say so (and the warning would be noise).
+    import logging
+
+    _, processor = tiny
+    logging.Logger.warning_once.cache_clear()  # a warning shown earlier would hide this one
+    messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "x", nframes=4)
+    with caplog.at_level(logging.WARNING):
+        helpers.count_visual_tokens(processor, messages)
+    assert not [r for r in caplog.records if "per-frame pixel cap" in r.getMessage()]
