@@ -151,13 +151,6 @@ KNOWN_BAD: tuple[KnownBad, ...] = (
         "the cookbook is tested with transformers 5.x only",
         "pip install 'transformers>=5.13,<6'",
     ),
-    KnownBad(
-        "qwen-vl-utils below 0.0.14",
-        lambda v: "qwen-vl-utils" in v and not _at_least(v["qwen-vl-utils"], "0.0.14"),
-        "it has no image_patch_size argument, so it sizes images for 14-pixel patches, not "
-        "Qwen3-VL's 16",
-        "pip install -U 'qwen-vl-utils>=0.0.14'",
-    ),
 )
 
 

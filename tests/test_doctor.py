@@ -162,8 +162,6 @@ def test_situations(situation, topic, status, found, fix):
         ({"transformers": "5.13.0", "kernels": "0.19.1"}, []),
         ({"transformers": "5.25.0", "kernels": "0.19.1"}, []),
         ({"transformers": "6.0.0"}, ["transformers 6 or newer"]),
-        ({"qwen-vl-utils": "0.0.11"}, ["qwen-vl-utils below 0.0.14"]),
-        ({"qwen-vl-utils": "0.0.14"}, []),
     ],
 )
 def test_known_bad_combinations(versions, names):
@@ -200,3 +198,17 @@ def test_this_machine_from_a_shell():
     topics = [line.split(":", 1)[0][5:] for line in result.stdout.splitlines()]
     assert topics[0] == "versions" and "video decoders" in topics and "chromium" in topics
     assert result.returncode == 0 and "FAIL" not in result.stdout, result.stdout
+
+
+def test_the_supported_floor_is_the_one_requirements_txt_sets():
+    from packaging.requirements import Requirement
+
+    from helpers.doctor import TRANSFORMERS_FLOOR
+
+    line = next(
+        line
+        for line in (helpers.REPO_ROOT / "requirements.txt").read_text().splitlines()
+        if line.startswith("transformers")
+    )
+    floors = [s.version for s in Requirement(line).specifier if s.operator == ">="]
+    assert floors == [TRANSFORMERS_FLOOR]
