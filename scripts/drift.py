@@ -22,12 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from test_env import TEST_ENV
+
+from helpers.doctor import locked_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".cache" / "drift"
@@ -35,25 +38,6 @@ VENV = ROOT / ".venv-drift"
 LOCK = ROOT / "locks" / "main.txt"
 REPORT = ROOT / "docs" / "drift.md"
 UV = ROOT / ".venv" / "bin" / "uv"
-#: What scripts/test.sh sets for its passes.
-TEST_ENV = {
-    "QWEN_VL_MODEL": "tiny",
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "QWEN_VL_GREEDY": "1",
-    "QWEN_VL_MAX_NEW_TOKENS": "32",
-}
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
-
-
-def pins(text: str) -> dict[str, str]:
-    """``name -> version`` of every ``name==version`` line of a compiled requirements file.
-
-    Example:
-        >>> pins("torch==2.15.0 \\\\\\n    --hash=sha256:ab\\nnumpy==2.4.6\\n    # via torch\\n")
-        {'torch': '2.15.0', 'numpy': '2.4.6'}
-    """
-    return {name.lower(): version for name, version in _PIN.findall(text)}
 
 
 def changes(locked: dict[str, str], newest: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -148,8 +132,8 @@ def main(argv: list[str]) -> int:
         env={**os.environ, **TEST_ENV},
     ).returncode
     counts, failed = failures(junit)
-    versions = pins(newest.read_text())
-    diff = changes(pins(LOCK.read_text()), versions)
+    versions = locked_versions(newest.read_text())
+    diff = changes(locked_versions(LOCK.read_text()), versions)
     REPORT.write_text(
         write_report(when, time.monotonic() - start, versions, diff, status, counts, failed),
         encoding="utf-8",

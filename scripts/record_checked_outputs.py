@@ -20,17 +20,10 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from test_env import TEST_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "# NBVAL_CHECK_OUTPUT"
-#: The environment scripts/test.sh gives the notebooks, so the stored outputs are what it sees.
-TEST_ENV = {
-    "QWEN_VL_MODEL": "tiny",
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "QWEN_VL_GREEDY": "1",
-    "QWEN_VL_MAX_NEW_TOKENS": "256",
-}
 
 
 def is_checked(cell: nbformat.NotebookNode) -> bool:

@@ -15,8 +15,8 @@ elapsed() { echo "test: $1 at $(($(date +%s) - began)) s"; }
 bash scripts/setup.sh
 bash scripts/venv.sh .venv-floor locks/floor.txt --editable
 elapsed "environments ready"
-# Notebooks decode greedily with short answers here, so every run gives the same outputs.
-export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false QWEN_VL_GREEDY=1 QWEN_VL_MAX_NEW_TOKENS=32
+# The tiny offline model, greedy decoding, short answers: every run gives the same outputs.
+export $(python3 scripts/test_env.py)
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 

@@ -7,7 +7,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export QWEN_VL_MODEL=tiny HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export $(python3 scripts/test_env.py)  # the tiny offline model, greedy, short answers
 PY=.venv/bin/python
 [ -x "$PY" ] || bash scripts/setup.sh
 began=$(date +%s)
