@@ -49,7 +49,7 @@ from .facts import (
     parse_receipt_facts,
     score_receipt_facts,
 )
-from .grid import image_grid
+from .grid import image_grid, show
 from .html import (
     SAMPLE_CAPTION,
     BrowserMissingError,
@@ -86,6 +86,7 @@ from .prompts import (
     OCR_PIXELS,
     OCR_PROMPT,
     OCR_PROMPT_OURS,
+    ON_SCREEN_PROMPT,
     PIXELS_PER_TOKEN,
     SKETCH_TO_HTML_PROMPT,
     SPOTTING_MAX_NEW_TOKENS,
@@ -141,6 +142,7 @@ __all__ = [
     "OCR_PIXELS",
     "OCR_PROMPT",
     "OCR_PROMPT_OURS",
+    "ON_SCREEN_PROMPT",
     "OUTPUT_DIR",
     "PIXELS_PER_TOKEN",
     "REPO_ROOT",
@@ -245,6 +247,7 @@ __all__ = [
     "score_receipt_facts",
     "score_referring",
     "screenshot_or_none",
+    "show",
     "show_status",
     "side_by_side",
     "sketch_to_page",

@@ -376,6 +376,35 @@ def _latex_table_text(text: str) -> str:
     return "\n".join(rows)
 
 
+_LATEX_SPANS = (("\\begin{tabular", "\\end{tabular}"), ("\\begin{array", "\\end{array}"))
+
+
+def latex_tables_as_text(text: str) -> str:
+    r"""``text`` with each LaTeX ``tabular`` (or ``array``) replaced by its cell text, a row per line.
+
+    The model family's ``qwenvl markdown`` format writes tables in LaTeX (the document_parsing
+    cookbook), which a Markdown renderer shows as raw commands. One pass of ``str.find``: linear
+    in the answer's length, also for an answer cut off inside a table.
+
+    Example:
+        >>> latex_tables_as_text("Prices\n\\begin{tabular}{lr} tea & 2.50 \\\\ cake & 3 \\\\ \\end{tabular}")
+        'Prices\n\ntea 2.50\ncake 3\n'
+    """
+    parts, position = [], 0
+    while True:
+        found = [(text.find(opener, position), closer) for opener, closer in _LATEX_SPANS]
+        found = [(start, closer) for start, closer in found if start != -1]
+        if not found:
+            break
+        start, closer = min(found)
+        end = text.find(closer, start)
+        stop = len(text) if end == -1 else end + len(closer)
+        parts += [text[position:start], "\n", _latex_table_text(text[start:stop]), "\n"]
+        position = stop
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def _inline_text(token: Any) -> str:
     parts = []
     for child in token.children or []:

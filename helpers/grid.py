@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
 from .fonts import load_font
 from .images import to_image
+
+if TYPE_CHECKING:
+    from IPython.display import Image as DisplayedImage
 
 
 def image_grid(
@@ -80,3 +84,36 @@ def image_grid(
             draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill="black")
             draw.text((x + 3, y + 2), captions[i], fill="white", font=font)
     return grid
+
+
+def show(image: Any, *, max_width: int = 1024, quality: int = 85) -> DisplayedImage:
+    """A picture for the notebook, as a JPEG at most ``max_width`` pixels wide.
+
+    A notebook that keeps its pictures (so GitHub shows them) stays small this way: a photo or a
+    grid stored as a PNG takes several times the bytes. Returned as the cell's last value, or
+    passed to ``display``, it is drawn below the cell.
+
+    Args:
+        image: A PIL image or an array, read as :func:`helpers.images.to_image` reads it.
+        max_width: Wider pictures are scaled down to this width (aspect ratio kept).
+        quality: JPEG quality, 1-95.
+
+    Returns:
+        An ``IPython.display.Image`` holding the JPEG.
+
+    Example:
+        >>> import numpy as np
+        >>> shown = show(np.zeros((600, 2048, 3), np.uint8))
+        >>> shown.format, shown.data[:2] == b"\\xff\\xd8"  # a JPEG
+        ('jpeg', True)
+    """
+    from IPython.display import Image as DisplayedImage
+    from PIL import Image as PILImage
+
+    picture = to_image(image, "show: image")
+    if picture.width > max_width:
+        height = max(1, round(picture.height * max_width / picture.width))
+        picture = picture.resize((max_width, height), PILImage.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=quality)
+    return DisplayedImage(data=buffer.getvalue(), format="jpeg")

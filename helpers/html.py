@@ -21,8 +21,8 @@ CHROMIUM_ENV_VAR = "CHROMIUM_PATH"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 #: The command that installs Playwright's own Chromium (what the Colab setup runs).
 PLAYWRIGHT_INSTALL = "python -m playwright install --with-deps chromium"
-#: The caption of a recorded sample page shown in place of a model's answer.
-SAMPLE_CAPTION = "SAMPLE page (recorded, not this model's work)"
+#: The caption of a hand-written sample page shown in place of a model's answer.
+SAMPLE_CAPTION = "SAMPLE page (hand-written, not this model's work)"
 
 
 class BrowserMissingError(RuntimeError):
@@ -44,11 +44,11 @@ class ShownPage:
 
 
 def sample_page(html: str) -> ShownPage:
-    """A recorded sample page, captioned as such (:data:`SAMPLE_CAPTION`).
+    """A hand-written sample page, captioned as such (:data:`SAMPLE_CAPTION`).
 
     Example:
         >>> sample_page("<p>Hi</p>").caption
-        "SAMPLE page (recorded, not this model's work)"
+        "SAMPLE page (hand-written, not this model's work)"
     """
     return ShownPage(html, SAMPLE_CAPTION, is_sample=True)
 
@@ -59,7 +59,7 @@ def page_from_answer(
     """The page in a model's answer, or ``fallback`` (labelled so) when the answer holds no HTML.
 
     The one place the notebooks decide what to show: the answer's page when
-    :func:`extract_code_block` finds one, else the fallback page (the recorded sample, or the
+    :func:`extract_code_block` finds one, else the fallback page (the hand-written sample, or the
     previous page) with a caption that says the answer had none and what is shown instead.
 
     Args:
@@ -82,7 +82,7 @@ def page_from_answer(
         >>> with warnings.catch_warnings():
         ...     warnings.simplefilter("ignore")
         ...     page_from_answer("no code here", sample).caption
-        "no HTML in the answer: SAMPLE page (recorded, not this model's work)"
+        "no HTML in the answer: SAMPLE page (hand-written, not this model's work)"
     """
     try:
         html = extract_code_block(answer)
@@ -265,7 +265,7 @@ def preview_html(
         allow_scripts: Let the page run its inline scripts (off by default; see
             :func:`sandboxed_iframe` for what a script could still do).
         caption: A visible title above the frame (escaped), e.g. :data:`SAMPLE_CAPTION` when the
-            page is the recorded sample rather than the model's.
+            page is the hand-written sample rather than the model's.
 
     Returns:
         An ``IPython.display.HTML`` object: the last line of a cell shows it.

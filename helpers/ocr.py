@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .chat import chat_batch
+from .document import latex_tables_as_text
 from .errors import InputError
 from .files import write_atomic
 from .messages import check_budget, check_messages, image_message
@@ -38,8 +39,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 def markdown_to_text(text: str) -> str:
     """The text a reader sees in ``text`` rendered as markdown: no ``#``, ``*``, ``|`` or tags.
 
-    Headings, emphasis, list markers, table rules and HTML tags are dropped; table cells are kept
-    in reading order, separated by spaces. Used to score a markdown answer against a plain-text
+    Headings, emphasis, list markers, table rules and HTML tags are dropped; table cells (pipe
+    tables, HTML tables and the LaTeX ``tabular`` of ``qwenvl markdown``) are kept in reading
+    order, separated by spaces. Used to score a markdown answer against a plain-text
     reference fairly (the markup is not counted as errors). Parsing is markdown-it-py's
     (CommonMark with tables); HTML inside the markdown is read with the standard library's parser.
 
@@ -58,6 +60,7 @@ def markdown_to_text(text: str) -> str:
     fenced = re.fullmatch(r"\s*```(?:markdown|md)?[ \t]*\n(.*?)\n?```\s*", text, flags=re.DOTALL)
     if fenced:  # the whole answer wrapped in a markdown fence: read what is inside
         text = fenced.group(1)
+    text = latex_tables_as_text(text)  # qwenvl markdown writes its tables in LaTeX
     parts: list[str] = []
     for token in MarkdownIt("commonmark").enable("table").parse(text):
         if token.type == "inline":

@@ -43,6 +43,14 @@ EVENTS_PROMPT = (
     "each event, and describe each event with sentences. Provide the result in json format with "
     "'mm:ss.ff' format for time depiction."
 )
+#: When each object is on screen. Source: ours, the wording of :data:`EVENTS_PROMPT` asked about
+#: what ``input/events.json`` records (the interval each object is visible), so the question and
+#: its truth agree.
+ON_SCREEN_PROMPT = (
+    "Localize when each object is visible in the video, output the start and end timestamp for "
+    "each object, and describe each object with a sentence. Provide the result in json format "
+    "with 'mm:ss.ff' format for time depiction."
+)
 #: The JSON shape asked for by :data:`KEY_FACTS_PROMPT`. Source: ours (the fields these receipts
 #: carry, see ``input/receipts/manifest.json``).
 KEY_FACTS_FORMAT: dict[str, Any] = {
@@ -105,18 +113,11 @@ GENERATION_PRESETS: dict[str, dict[str, Any]] = {
         "repetition_penalty": 1.0,
         "presence_penalty": 1.5,
     },
-    # Source: mmcode cookbook for temperature=0.8 (and max_tokens=16384, see HTML_MAX_NEW_TOKENS).
-    # That cookbook sets nothing else; top_p, top_k, repetition_penalty and presence_penalty
-    # below are the model card's VL defaults, applied by us: an assumption about what its server
-    # used, not the cookbook's setting.
-    "mmcode": {
-        "do_sample": True,
-        "temperature": 0.8,
-        "top_p": 0.8,
-        "top_k": 20,
-        "repetition_penalty": 1.0,
-        "presence_penalty": 1.5,
-    },
+    # Source: mmcode cookbook ("Image to HTML"): temperature=0.8 and max_tokens=16384 (see
+    # HTML_MAX_NEW_TOKENS), and nothing else. As there, nothing else is set here: top-p and top-k
+    # are the checkpoint's own (generation_config.json), on the local path and on a server alike,
+    # and there is no presence penalty.
+    "mmcode": {"do_sample": True, "temperature": 0.8},
 }
 
 #: Token budgets for long answers, chosen by us from these sources: 16384 for a page is the mmcode

@@ -1,10 +1,10 @@
-"""The report card: each notebook records its scores; the runner gathers them into one report.
+"""The report card: the runner takes each notebook's scores and gathers them into one report.
 
-A notebook calls :func:`record_results` after each measurement; it merges one named section
-into ``outputs/results/<notebook>.json`` (written atomically, so an interrupted notebook keeps
-what it had measured). ``scripts/run_notebooks.py`` writes ``<notebook>.run.json`` (status and
-time) for each notebook it executes, then :func:`build_report` and :func:`write_report` turn
-both into ``outputs/report.md`` and ``outputs/report.json``: the model, device, dtype, library
+Once a notebook has run, ``scripts/run_notebooks.py`` takes its scores from the notebook's own
+variables (:func:`collect_results`, names in :data:`REPORT_SECTIONS`); :func:`record_results`
+merges each into ``outputs/results/<notebook>.json`` (written atomically). The runner writes
+``<notebook>.run.json`` (status and time) for each notebook it executes, then
+:func:`build_report` and :func:`write_report` turn both into ``outputs/report.md`` and ``outputs/report.json``: the model, device, dtype, library
 versions and date, every score, and the time per notebook; a failed notebook is shown as failed.
 """
 
@@ -17,7 +17,7 @@ import os
 import platform
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -32,15 +32,37 @@ LIBRARIES = (
 )  # fmt: skip
 RUN_SUFFIX = ".run.json"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-#: The sections each notebook records on a full run (its ``record_results`` calls; a test keeps
-#: the two equal). The report names the ones a run did not record, so a notebook that stopped
-#: measuring something shows that instead of a shorter report.
+#: What the report card takes from each notebook once it has run: section -> the name of the
+#: notebook variable holding it (a table, a dict of scores, or results with ``as_row()``). The
+#: runner reads them from the notebook's kernel (:func:`collect_results`), so a lesson holds no
+#: recording calls; a test keeps every name assigned in its notebook. The report names the
+#: sections a run did not produce, so a notebook that stopped measuring something shows that.
+REPORT_SECTIONS: dict[str, dict[str, str]] = {
+    "01_describe_image": {
+        "pixel_budget_tokens": "budget_tokens",
+        "pixel_budget_speed": "budget_speed",
+    },
+    "02_object_detection": {
+        "detection": "detection_scores",
+        "referring": "referring_summary",
+        "attributes": "color_score",
+    },
+    "03_ocr": {
+        "ocr_per_receipt": "receipts_ocr",
+        "pixel_floor": "floor_vs_native",
+        "prompt_comparison_cer": "prompt_cer",
+        "document": "document_scores",
+        "key_facts": "facts_summary",
+    },
+    "04_sketch_to_html": {"sketch_to_html": "pages"},
+    "05_video_understanding": {
+        "event_timing": "timing_table",
+        "event_localisation": "event_summary",
+    },
+}
+#: The sections each notebook yields on a full run.
 EXPECTED_SECTIONS: dict[str, tuple[str, ...]] = {
-    "01_describe_image": ("pixel_budget_tokens", "pixel_budget_seconds"),
-    "02_object_detection": ("detection", "referring", "attributes"),
-    "03_ocr": ("ocr_per_receipt", "prompt_comparison_cer", "document", "key_facts"),
-    "04_sketch_to_html": ("sketch_to_html",),
-    "05_video_understanding": ("event_timing", "event_localisation"),
+    notebook: tuple(sections) for notebook, sections in REPORT_SECTIONS.items()
 }
 RESULTS_ENV_VAR = "QWEN_VL_RESULTS_DIR"
 
@@ -117,6 +139,58 @@ def describe_model(model: Any, model_id: str | None = None) -> dict[str, str]:
         "dtype": str(getattr(model, "dtype", "unknown")).replace("torch.", ""),
         "attention": str(getattr(config, "_attn_implementation", "unknown")),
     }
+
+
+def _as_rows(value: Any) -> Any:
+    """Results with ``as_row()`` (one, or a list of them) as plain rows; anything else as is."""
+    if hasattr(value, "as_row"):
+        return value.as_row()
+    if isinstance(value, (list, tuple)) and value and all(hasattr(v, "as_row") for v in value):
+        return [v.as_row() for v in value]
+    return value
+
+
+def collect_results(
+    notebook: str,
+    namespace: Mapping[str, Any],
+    *,
+    sections: Mapping[str, str] | None = None,
+    directory: str | os.PathLike | None = None,
+) -> list[str]:
+    """Record the report card's sections from a notebook's variables, once it has run.
+
+    ``scripts/run_notebooks.py`` calls this in the notebook's own kernel after its last cell
+    (or after the cell that failed), with ``globals()``: the lesson itself records nothing.
+
+    Args:
+        notebook: The notebook's file stem, e.g. ``"02_object_detection"``.
+        namespace: Its variables; ``model`` and ``MODEL_ID`` there say which model ran.
+        sections: Section -> variable name; default :data:`REPORT_SECTIONS` for ``notebook``.
+        directory: Where to write instead of ``outputs/results/``.
+
+    Returns:
+        The sections recorded (a variable the run never assigned is left out).
+
+    Example:
+        >>> import json, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> collect_results("02_object_detection", {"color_score": {"accuracy": 0.5}}, directory=folder)
+        ['attributes']
+    """
+    chosen = REPORT_SECTIONS.get(notebook, {}) if sections is None else sections
+    recorded = []
+    for section, variable in chosen.items():
+        if variable in namespace:
+            record_results(
+                notebook,
+                section,
+                _as_rows(namespace[variable]),
+                model=namespace.get("model"),
+                model_id=namespace.get("MODEL_ID"),
+                directory=directory,
+            )
+            recorded.append(section)
+    return recorded
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -53,19 +53,39 @@ def _failed_loading(nb: nbformat.NotebookNode) -> bool:
 
 
 def run_one(path: Path, out_dir: Path) -> tuple[report.NotebookRun, bool]:
-    """Execute one notebook, save the executed copy, and record how it went; also return
-    whether it failed because the model could not be loaded."""
+    """Execute one notebook, take its scores from its kernel, save the executed copy, and record
+    how it went; also return whether it failed because the model could not be loaded.
+
+    The scores are collected after the last cell, or after the cell that failed (so a notebook
+    that stops half-way keeps what it measured), by one more cell run in the same kernel
+    (:func:`helpers.report.collect_results`), which the saved copy leaves out.
+    """
     report.clear_results(path.stem)
     nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
+    )
+    collect = nbformat.v4.new_code_cell(
+        f"from helpers.report import collect_results\ncollect_results({path.stem!r}, globals())"
+    )
+    status, error, model_failed = "ok", None, False
     start = time.perf_counter()
     try:
-        NotebookClient(
-            nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
-        ).execute()
-        status, error, model_failed = "ok", None, False
-    except (CellExecutionError, RuntimeError, TimeoutError) as exc:
-        status, error = "failed", _reason(exc)
-        model_failed = _failed_loading(nb) or getattr(exc, "ename", "") in MODEL_ERRORS
+        client.reset_execution_trackers()
+        with client.setup_kernel():
+            try:
+                for index, cell in enumerate(list(nb.cells)):
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            except (CellExecutionError, TimeoutError) as exc:
+                status, error = "failed", _reason(exc)
+                model_failed = _failed_loading(nb) or getattr(exc, "ename", "") in MODEL_ERRORS
+            nb.cells.append(collect)
+            try:
+                client.execute_cell(collect, len(nb.cells) - 1)
+            finally:
+                nb.cells.pop()
+    except (CellExecutionError, RuntimeError, TimeoutError) as exc:  # the kernel itself failed
+        status, error = "failed", error or _reason(exc)
     finally:
         nbformat.write(nb, out_dir / path.name)
     run = report.NotebookRun(path.stem, status, round(time.perf_counter() - start, 1), error)
@@ -108,7 +128,8 @@ def main(argv: list[str]) -> int:
     os.environ[report.RESULTS_ENV_VAR] = str((args.out / "results").resolve())
     chosen = [p.resolve() for p in args.notebooks] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
     # Every cookbook notebook is in the report; one not run by this or an earlier call shows so.
-    listed = list(dict.fromkeys([*sorted(NOTEBOOK_DIR.glob("*.ipynb")), *chosen]))
+    # (one entry per name: a notebook given by path stands in for the cookbook's of that name)
+    listed = list({p.stem: p for p in [*sorted(NOTEBOOK_DIR.glob("*.ipynb")), *chosen]}.values())
     model_id = helpers.resolve_model_id()
     if args.report_only:
         write_report_card(listed, model_id, args.out)

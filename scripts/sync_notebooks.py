@@ -25,7 +25,8 @@ SETUP_ID = "setup"
 SETUP_CELL = """\
 # Setup: the same cell in every notebook (written by scripts/sync_notebooks.py).
 # Locally, `bash scripts/setup.sh` has installed everything and this cell only checks it.
-# In Colab, it fetches the cookbook from COOKBOOK_REPO and installs its requirements.
+# In Colab, it fetches the cookbook from COOKBOOK_REPO and installs its requirements around
+# Colab's own PyTorch.
 import os
 import sys
 
@@ -43,9 +44,14 @@ if "google.colab" in sys.modules:
         if not os.path.isdir(COOKBOOK_DIR):
             !git clone --depth 1 {{COOKBOOK_REPO}} {{COOKBOOK_DIR}}
         %cd {{COOKBOOK_DIR}}
-        %pip install -q -r requirements.txt
-        # Colab has no system Chromium: Playwright's own renders notebook 04's screenshots.
-        !python -m playwright install --with-deps chromium
+        import torch
+
+        # Keep Colab's torch, and take the torchcodec built for it (torchcodec's README table;
+        # from torch 2.11 on, its newest release fits).
+        codec_for_torch = {codec_table}
+        codec = codec_for_torch.get(".".join(torch.__version__.split(".")[:2]), "")
+        codec_pin = f"torchcodec=={{codec}}.*" if codec else "torchcodec"
+        %pip install -q -r requirements.txt "torch=={{torch.__version__}}" "{{codec_pin}}"
 
 try:
     import helpers
@@ -56,6 +62,9 @@ except ImportError as exc:
     ) from exc
 # One line per check (versions, video decoders, device, attention, Chromium), each problem with its fix.
 helpers.doctor()"""
+#: torch minor version -> the torchcodec minor built for it (torchcodec's README compatibility
+#: table); torch 2.11 and newer take torchcodec's newest release.
+TORCHCODEC_FOR_TORCH = {"2.6": "0.2", "2.7": "0.5", "2.8": "0.7", "2.9": "0.9", "2.10": "0.10"}
 
 
 def colab_url(notebook: str, url: str = REPOSITORY_URL) -> str:
@@ -75,7 +84,9 @@ def badge_source(notebook: str, url: str = REPOSITORY_URL) -> str:
 
 def setup_source(url: str = REPOSITORY_URL) -> str:
     """The source of the setup cell shared by every notebook."""
-    return SETUP_CELL.format(url=url, placeholder=PLACEHOLDER_ACCOUNT)
+    return SETUP_CELL.format(
+        url=url, placeholder=PLACEHOLDER_ACCOUNT, codec_table=json.dumps(TORCHCODEC_FOR_TORCH)
+    )
 
 
 def _cell(kind: str, source: str, cell_id: str) -> dict:

@@ -1,7 +1,7 @@
 """The environment every test run gives the notebooks and tests, defined once.
 
 scripts/test.sh exports it (``export $(python3 scripts/test_env.py)``); scripts/drift.py and
-scripts/record_checked_outputs.py import it. Tiny offline model, greedy decoding and short
+scripts/record_outputs.py import it. Tiny offline model, greedy decoding and short
 answers: every run gives the same outputs, and no checked cell prints a model answer.
 """
 

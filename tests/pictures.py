@@ -7,6 +7,8 @@ inputs are compared by what they show, never by a hash of the file.
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +41,16 @@ class Difference:
         )
 
 
-def difference(a: Path, b: Path) -> Difference:
-    """Decode both pictures as RGB and measure how far apart they are."""
-    first, second = (Image.open(p).convert("RGB") for p in (a, b))
+def difference(a: Path | bytes, b: Path | bytes, *, side: int | None = None) -> Difference:
+    """Decode both pictures (files or encoded bytes) as RGB and measure how far apart they are;
+    with ``side``, after scaling both to fit ``side`` x ``side`` (for renderings whose font
+    smoothing may change between browser releases: a changed layout still shows)."""
+    first, second = (
+        Image.open(io.BytesIO(p) if isinstance(p, bytes) else p).convert("RGB") for p in (a, b)
+    )
+    if side is not None:
+        for picture in (first, second):
+            picture.thumbnail((side, side), Image.Resampling.BOX)
     if first.size != second.size:
         return Difference((first.size, second.size), float("inf"), 1.0)
     delta = np.abs(np.asarray(first, np.int16) - np.asarray(second, np.int16))
@@ -62,3 +71,16 @@ def assert_same_files(made: Path, committed: Path) -> None:
             assert apart.same, f"{name}: {apart}"
         else:
             assert (made / name).read_bytes() == (committed / name).read_bytes(), name
+
+
+#: Stored notebook pictures are compared at this size (tests/conftest.py): the content must match,
+#: not each anti-aliased pixel of a font or a JPEG block.
+NOTEBOOK_PICTURE_SIDE = 256
+
+
+def stored_picture_difference(stored_b64: str, fresh_b64: str) -> Difference:
+    """How far a picture a notebook stores is from the one its cell draws now (base64 data of a
+    PNG or JPEG output)."""
+    return difference(
+        base64.b64decode(stored_b64), base64.b64decode(fresh_b64), side=NOTEBOOK_PICTURE_SIDE
+    )

@@ -89,8 +89,9 @@ def test_sampling_preset_is_the_model_cards_full_set():
     }
 
 
-def test_mmcode_preset_samples_at_its_temperature():
-    assert helpers.GENERATION_PRESETS["mmcode"]["temperature"] == 0.8
+def test_mmcode_preset_is_the_cookbooks_settings_and_nothing_else():
+    # the mmcode cookbook's image-to-HTML call sets temperature=0.8 and max_tokens=16384 only
+    assert helpers.GENERATION_PRESETS["mmcode"] == {"do_sample": True, "temperature": 0.8}
     assert helpers.HTML_MAX_NEW_TOKENS == 16384
 
 
@@ -310,6 +311,15 @@ def test_official_and_gemini_point_answers(answer, expected):
         ("```markdown\n# TOTAL\n\n*12.50*\n```", "TOTAL\n12.50"),
         # a code fence of another language stays verbatim
         ('```json\n{"a": 1}\n```', '{"a": 1}'),
+        # qwenvl markdown writes tables in LaTeX (document_parsing cookbook): cells, not commands
+        (
+            "<!-- Table (10, 20, 900, 300) -->\n\\begin{tabular}{|l|r|}\n\\hline\n"
+            "item & price \\\\\n\\hline\ntea & 2.50 \\\\\ncake & \\textbf{3.10} \\\\\n"
+            "\\hline\n\\end{tabular}",
+            "item price\ntea 2.50\ncake 3.10",
+        ),
+        # a LaTeX table cut off by max_new_tokens keeps its complete rows
+        ("Prices\n\\begin{tabular}{lr} tea & 2.50 \\\\ cake & 3", "Prices\ntea 2.50\ncake 3"),
     ],
 )
 def test_markdown_to_text(answer, text):
