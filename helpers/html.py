@@ -22,7 +22,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 #: The command that installs Playwright's own Chromium (what the Colab setup runs).
 PLAYWRIGHT_INSTALL = "python -m playwright install --with-deps chromium"
 #: The caption of a hand-written sample page shown in place of a model's answer.
-SAMPLE_CAPTION = "SAMPLE page (hand-written, not this model's work)"
+SAMPLE_CAPTION = "SAMPLE: hand-written, not a model's page"
 
 
 class BrowserMissingError(RuntimeError):
@@ -48,7 +48,7 @@ def sample_page(html: str) -> ShownPage:
 
     Example:
         >>> sample_page("<p>Hi</p>").caption
-        "SAMPLE page (hand-written, not this model's work)"
+        "SAMPLE: hand-written, not a model's page"
     """
     return ShownPage(html, SAMPLE_CAPTION, is_sample=True)
 
@@ -82,7 +82,7 @@ def page_from_answer(
         >>> with warnings.catch_warnings():
         ...     warnings.simplefilter("ignore")
         ...     page_from_answer("no code here", sample).caption
-        "no HTML in the answer: SAMPLE page (hand-written, not this model's work)"
+        "no HTML in the answer: SAMPLE: hand-written, not a model's page"
     """
     try:
         html = extract_code_block(answer)

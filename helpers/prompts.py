@@ -125,13 +125,13 @@ GENERATION_PRESETS: dict[str, dict[str, Any]] = {
 #: when this was written); 4096 for spotting is the ocr cookbook's local inference default.
 HTML_MAX_NEW_TOKENS = 16384
 SPOTTING_MAX_NEW_TOKENS = 4096
-#: Dense box lists. Documented: the 2d_grounding cookbook lists, as a known limitation, endless
-#: repetition when a category has more than about 40-50 instances, and the model card's VL
-#: sampling settings include presence_penalty=1.5. Our choice, not a documented remedy: decode
-#: such lists with those sampling settings (``preset="sampling"``) and cap the new tokens, so a
-#: looping answer stops and keeps its complete boxes. Greedy decoding stays available and is what
-#: the tests run.
-DENSE_DETECTION_PRESET = "sampling"
+#: Dense box lists. Our choice: greedy, so a scored answer does not change from run to run, and a
+#: cap on the new tokens, so an answer that keeps repeating boxes (QwenLM/Qwen3-VL issue #1611,
+#: "Infinite repetition bug still exists") still stops and keeps its complete boxes. The model
+#: card's sampling settings (``preset="sampling"``) are the alternative; their presence penalty
+#: lowers every token already written by 1.5, the digits and keys each box repeats included, so it
+#: is no targeted remedy for a loop.
+DENSE_DETECTION_PRESET = "greedy"
 DENSE_DETECTION_MAX_NEW_TOKENS = 4096
 
 
