@@ -129,27 +129,27 @@ class KnownBad:
 
 KNOWN_BAD: tuple[KnownBad, ...] = (
     KnownBad(
-        "transformers below 5.13 with kernels 0.15.1 or newer",
+        f"transformers below {TRANSFORMERS_FLOOR} with kernels 0.15.1 or newer",
         lambda v: (
             "transformers" in v
-            and not _at_least(v["transformers"], "5.13")
+            and not _at_least(v["transformers"], TRANSFORMERS_FLOOR)
             and _at_least(v.get("kernels"), "0.15.1")
         ),
         "transformers cannot be imported (ValueError: Either a revision or a version must be "
         "specified, from transformers/integrations/hub_kernels.py)",
-        "pip install -U 'transformers>=5.13,<6' (or pip uninstall kernels)",
+        f"pip install -U 'transformers>={TRANSFORMERS_FLOOR},<6' (or pip uninstall kernels)",
     ),
     KnownBad(
         "transformers below the supported range",
         lambda v: "transformers" in v and not _at_least(v["transformers"], TRANSFORMERS_FLOOR),
         f"the cookbook needs transformers {TRANSFORMERS_FLOOR} or newer (5.x)",
-        "pip install -U 'transformers>=5.13,<6'",
+        f"pip install -U 'transformers>={TRANSFORMERS_FLOOR},<6'",
     ),
     KnownBad(
         "transformers 6 or newer",
         lambda v: _at_least(v.get("transformers"), "6"),
         "the cookbook is tested with transformers 5.x only",
-        "pip install 'transformers>=5.13,<6'",
+        f"pip install 'transformers>={TRANSFORMERS_FLOOR},<6'",
     ),
 )
 
@@ -396,7 +396,7 @@ def read_situation(video: Path | None = None) -> Situation:
         )
         if (error := _import_error(module))
     }
-    caps = detect_caps() if "transformers" not in import_errors else _caps_without_transformers()
+    caps = detect_caps()
     reader, patch = _qwen_vl_utils()
     return Situation(
         versions=_installed(),
@@ -408,18 +408,6 @@ def read_situation(video: Path | None = None) -> Situation:
         patch_size_default=patch,
         import_errors=import_errors,
         chromium=_chromium_version(),
-    )
-
-
-def _caps_without_transformers() -> DeviceCaps:
-    import torch
-
-    cuda = torch.cuda.is_available()
-    return DeviceCaps(
-        cuda_available=cuda,
-        cuda_name=torch.cuda.get_device_name(0) if cuda else None,
-        cuda_capability=tuple(torch.cuda.get_device_capability(0)) if cuda else None,
-        mps_available=torch.backends.mps.is_available(),
     )
 
 

@@ -81,7 +81,6 @@ def detect_caps() -> DeviceCaps:
         True
     """
     import torch
-    from transformers.utils import is_flash_attn_2_available
 
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
@@ -90,9 +89,18 @@ def detect_caps() -> DeviceCaps:
         cuda_name=torch.cuda.get_device_name(0) if cuda else None,
         cuda_capability=tuple(torch.cuda.get_device_capability(0)) if cuda else None,
         mps_available=mps,
-        # transformers' own check: flash-attn importable, its version supported, CUDA present
-        flash_attn_installed=bool(is_flash_attn_2_available()),
+        flash_attn_installed=_flash_attn_usable(),
     )
+
+
+def _flash_attn_usable() -> bool:
+    """transformers' own check (flash-attn importable, its version supported, CUDA present);
+    ``False`` when transformers itself cannot be imported (``helpers.doctor`` says why)."""
+    try:
+        from transformers.utils import is_flash_attn_2_available
+    except Exception:  # a broken transformers install: no flash-attn through it either
+        return False
+    return bool(is_flash_attn_2_available())
 
 
 def device_problem(caps: DeviceCaps, device: str) -> str | None:

@@ -281,6 +281,15 @@ def test_flash_attention_detection_asks_transformers(monkeypatch, transformers_s
     assert detect_caps().flash_attn_installed is expected
 
 
+def test_device_caps_are_read_when_transformers_cannot_be_imported(monkeypatch):
+    # (as with transformers 5.0-5.12 beside kernels 0.19: helpers.doctor still reads the device)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transformers.utils", None)  # its import now fails
+    caps = detect_caps()
+    assert caps.flash_attn_installed is False and caps.cuda_available in (True, False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
