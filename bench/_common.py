@@ -61,6 +61,6 @@ def report(name: str, rows: list[dict[str, Any]], **extra: Any) -> None:
     print(pd.DataFrame(rows).to_string(index=False))
     for key, value in extra.items():
         print(f"{key}: {value}")
-    path = helpers.output_path("bench", f"{name}.json")
+    path = helpers.common.paths.output_path("bench", f"{name}.json")
     path.write_text(json.dumps({"environment": env, "rows": rows, **extra}, indent=1) + "\n")
     print(f"wrote {path}")

@@ -23,7 +23,7 @@ def main() -> None:
 
     info = helpers.describe_video(args.video)
     rows = []
-    for backend in helpers.available_backends():
+    for backend in helpers.video.available_backends():
         helpers.sample_frames(args.video, 1, backend=backend, use_cache=False)  # import and warm up
         for count in args.frames:
 

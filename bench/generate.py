@@ -29,8 +29,9 @@ from _common import report
 from PIL import Image
 
 import helpers
-from helpers.chat import GENERATION_PRESETS, prepare_inputs
+from helpers.chat import prepare_inputs
 from helpers.fast import fast_generate
+from helpers.prompts import GENERATION_PRESETS
 
 # Qwen3-VL-4B-Instruct's public configuration.
 FULL = {
@@ -318,7 +319,7 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-        helpers.output_path("bench", f"{name_json}.partial.json").write_text(
+        helpers.common.paths.output_path("bench", f"{name_json}.partial.json").write_text(
             json.dumps({"rows": rows, **meta}, indent=1) + "\n"
         )
     report(name_json, rows, **meta)

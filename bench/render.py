@@ -34,7 +34,7 @@ def main() -> None:
                 lambda html=html: helpers.render_html(html, Path(out) / "page.png"), args.repeats
             )
             rows.append({"page": name, "render_s": round(seconds, 3)})
-    report("render", rows, chromium=helpers.html.find_chromium(), size_wh="1280x800")
+    report("render", rows, chromium=helpers.common.browser.find_chromium(), size_wh="1280x800")
 
 
 if __name__ == "__main__":

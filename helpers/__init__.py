@@ -1,183 +1,109 @@
 """Helpers shared by the Qwen3-VL cookbook notebooks.
 
-Importing the package only defines names: nothing is loaded, downloaded or written.
+The names below are the ones the notebooks call, and the errors they raise. Everything else lives
+in the modules (``helpers.budget.estimate_visual_tokens``) and the subpackages: ``helpers.common``
+(foundations), ``helpers.serving`` (the OpenAI-compatible server client), ``helpers.fast`` (the
+static-cache decoder) and ``helpers.testing`` (the tiny offline checkpoint). Importing the package
+only defines names: nothing is loaded, downloaded or written.
 """
 
-from .budget import (
-    VisualTokens,
-    count_visual_tokens,
-    estimate_visual_tokens,
-    kv_cache_bytes,
-    video_timestamps,
-)
-from .chat import Answer, chat, chat_batch, count_answer_tokens, prepare_inputs
-from .detection import (
-    Detection,
-    Point,
-    draw_detections,
-    label_colors,
-    parse_detections,
-    parse_points,
-)
+from .budget import count_visual_tokens, video_timestamps
+from .chat import PresencePenalty, chat, chat_batch, count_answer_tokens
+from .common.errors import InputError, MissingInputError, ModelLoadError, RemoteError
+from .common.markup import markdown_to_text
+from .common.paths import INPUT_DIR, OUTPUT_DIR
+from .detection import Detection, draw_detections, label_colors, parse_detections, parse_points
 from .doctor import doctor
-from .document import (
-    Block,
-    draw_blocks,
-    load_document_truth,
-    page_text,
-    parse_document,
-    score_document,
-)
-from .errors import InputError, MissingInputError, ModelLoadError, RemoteError
+from .document import draw_blocks, parse_document
 from .events import (
-    EVENTS_PROMPT,
-    Event,
-    TimingQuestion,
     load_event_truth,
     load_timing_questions,
     match_events,
     parse_events,
     parse_time_answer,
-    parse_timestamp,
     summarize_matches,
 )
-from .facts import (
-    KEY_FACTS_PROMPT,
-    ReceiptFacts,
-    facts_rows,
-    load_receipt_truth,
-    parse_receipt_facts,
-    score_receipt_facts,
-)
+from .facts import load_receipt_truth, parse_receipt_facts, score_receipt_facts
 from .grid import image_grid, show
 from .html import (
-    SAMPLE_CAPTION,
     BrowserMissingError,
-    ShownPage,
     extract_code_block,
     page_from_answer,
     preview_html,
     render_html,
-    render_html_file,
     sample_page,
-    save_html,
 )
-from .loading import (
-    DEFAULT_MODEL_ID,
-    MODEL_ENV_VAR,
-    checkpoint_source,
-    load_model,
-    resolve_model_id,
-)
+from .loading import checkpoint_source, load_model, resolve_model_id
 from .messages import check_messages, image_message, load_image, video_message
-from .ocr import OcrRecord, cer_table, compare_prompts, list_images, markdown_to_text, ocr_folder
-from .paths import INPUT_DIR, OUTPUT_DIR, REPO_ROOT, cache_dir, output_path
+from .ocr import ask_receipt_facts, cer_table, ocr_folder
 from .prompts import (
     DENSE_DETECTION_MAX_NEW_TOKENS,
     DENSE_DETECTION_PRESET,
+    EVENTS_PROMPT,
     GENERATION_PRESETS,
-    GREEDY_ENV_VAR,
     GROUNDING_PIXELS,
     HTML_DOCUMENT_PROMPT,
     HTML_MAX_NEW_TOKENS,
+    KEY_FACTS_PROMPT,
     MARKDOWN_PROMPT,
-    MARKDOWN_PROMPT_OURS,
-    MAX_NEW_TOKENS_ENV_VAR,
     OCR_PIXELS,
     OCR_PROMPT,
-    OCR_PROMPT_OURS,
     ON_SCREEN_PROMPT,
-    PIXELS_PER_TOKEN,
     SKETCH_TO_HTML_PROMPT,
     SPOTTING_MAX_NEW_TOKENS,
     SPOTTING_PROMPT,
     VIDEO_BUDGET,
+    attribute_prompt,
     grounding_prompt,
-    pixel_budget_tokens,
+    referring_prompt,
 )
 from .referring import (
-    ReferringResult,
-    attribute_prompt,
     draw_referring,
     load_referring_truth,
     parse_attributed_boxes,
-    referring_prompt,
     referring_result,
     score_attributes,
-    score_referring,
 )
-from .remote import RemoteModel, connect, remote_url
-from .report import record_results
-from .runtime import DeviceCaps, RuntimeChoice, choose_runtime, detect_caps
+from .runtime import choose_runtime, detect_caps
 from .scoring import (
-    DetectionScore,
     cer,
     load_coco_ground_truth,
-    normalize_text,
+    load_document_truth,
     score_detections,
+    score_document,
     wer,
 )
-from .sketch import SketchPage, save_page, screenshot_or_none, side_by_side
-from .status import show_status
-from .tasks import ask_receipt_facts, ask_referring, sketch_to_page
-from .text import split_thinking
-from .video import VideoInfo, available_backends, describe_video, sample_frames
+from .sketch import save_page, side_by_side, sketch_to_page
+from .video import describe_video, sample_frames
 
 __all__ = [
-    "DEFAULT_MODEL_ID",
     "DENSE_DETECTION_MAX_NEW_TOKENS",
     "DENSE_DETECTION_PRESET",
     "EVENTS_PROMPT",
     "GENERATION_PRESETS",
-    "GREEDY_ENV_VAR",
     "GROUNDING_PIXELS",
     "HTML_DOCUMENT_PROMPT",
     "HTML_MAX_NEW_TOKENS",
     "INPUT_DIR",
     "KEY_FACTS_PROMPT",
     "MARKDOWN_PROMPT",
-    "MARKDOWN_PROMPT_OURS",
-    "MAX_NEW_TOKENS_ENV_VAR",
-    "MODEL_ENV_VAR",
     "OCR_PIXELS",
     "OCR_PROMPT",
-    "OCR_PROMPT_OURS",
     "ON_SCREEN_PROMPT",
     "OUTPUT_DIR",
-    "PIXELS_PER_TOKEN",
-    "REPO_ROOT",
-    "SAMPLE_CAPTION",
     "SKETCH_TO_HTML_PROMPT",
     "SPOTTING_MAX_NEW_TOKENS",
     "SPOTTING_PROMPT",
     "VIDEO_BUDGET",
-    "Answer",
-    "Block",
     "BrowserMissingError",
     "Detection",
-    "DetectionScore",
-    "DeviceCaps",
-    "Event",
     "InputError",
     "MissingInputError",
     "ModelLoadError",
-    "OcrRecord",
-    "Point",
-    "ReceiptFacts",
-    "ReferringResult",
+    "PresencePenalty",
     "RemoteError",
-    "RemoteModel",
-    "RuntimeChoice",
-    "ShownPage",
-    "SketchPage",
-    "TimingQuestion",
-    "VideoInfo",
-    "VisualTokens",
     "ask_receipt_facts",
-    "ask_referring",
     "attribute_prompt",
-    "available_backends",
-    "cache_dir",
     "cer",
     "cer_table",
     "chat",
@@ -185,8 +111,6 @@ __all__ = [
     "check_messages",
     "checkpoint_source",
     "choose_runtime",
-    "compare_prompts",
-    "connect",
     "count_answer_tokens",
     "count_visual_tokens",
     "describe_video",
@@ -195,15 +119,11 @@ __all__ = [
     "draw_blocks",
     "draw_detections",
     "draw_referring",
-    "estimate_visual_tokens",
     "extract_code_block",
-    "facts_rows",
     "grounding_prompt",
     "image_grid",
     "image_message",
-    "kv_cache_bytes",
     "label_colors",
-    "list_images",
     "load_coco_ground_truth",
     "load_document_truth",
     "load_event_truth",
@@ -214,11 +134,8 @@ __all__ = [
     "load_timing_questions",
     "markdown_to_text",
     "match_events",
-    "normalize_text",
     "ocr_folder",
-    "output_path",
     "page_from_answer",
-    "page_text",
     "parse_attributed_boxes",
     "parse_detections",
     "parse_document",
@@ -226,32 +143,21 @@ __all__ = [
     "parse_points",
     "parse_receipt_facts",
     "parse_time_answer",
-    "parse_timestamp",
-    "pixel_budget_tokens",
-    "prepare_inputs",
     "preview_html",
-    "record_results",
     "referring_prompt",
     "referring_result",
-    "remote_url",
     "render_html",
-    "render_html_file",
     "resolve_model_id",
     "sample_frames",
     "sample_page",
-    "save_html",
     "save_page",
     "score_attributes",
     "score_detections",
     "score_document",
     "score_receipt_facts",
-    "score_referring",
-    "screenshot_or_none",
     "show",
-    "show_status",
     "side_by_side",
     "sketch_to_page",
-    "split_thinking",
     "summarize_matches",
     "video_message",
     "video_timestamps",

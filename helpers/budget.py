@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .chat import prepare_inputs
-from .messages import check_messages
-from .remote import is_remote
-from .sizes import (
+from .common.sizes import (
     MERGE_SIZE,
     PATCH_SIZE,
     TEMPORAL_PATCH_SIZE,
     image_pixel_bounds,
-    video_frame_floor,
+    video_frame_size,
 )
+from .messages import check_messages
+from .serving import is_remote
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def estimate_visual_tokens(
     """Visual tokens for an image or video of a given size, without reading any pixels.
 
     It follows qwen-vl-utils' resize arithmetic, its defaults included, and the package's video
-    frame floor (:func:`helpers.sizes.video_frame_floor`). Use it to size inputs before they reach
+    frame floor (:func:`helpers.common.sizes.video_frame_floor`). Use it to size inputs before they reach
     the GPU; :func:`count_visual_tokens` gives the exact count for real messages.
 
     Args:
@@ -231,96 +231,3 @@ def estimate_visual_tokens(
         where="estimate_visual_tokens",
     )
     return (frames // temporal_patch_size) * (h // patch_size) * (w // patch_size) // merge_size**2
-
-
-def video_frame_size(
-    size_wh: tuple[int, int],
-    num_frames: int,
-    *,
-    min_pixels: int | None = None,
-    max_pixels: int | None = None,
-    total_pixels: float | None = None,
-    patch_size: int = PATCH_SIZE,
-    merge_size: int = MERGE_SIZE,
-    where: str = "video",
-) -> tuple[int, int]:
-    """The size qwen-vl-utils resizes every frame of a ``num_frames``-frame video to.
-
-    Its own arithmetic, defaults included: at least ``min_pixels`` (128 tokens) per frame, at most
-    768 tokens per frame, and ``total_pixels`` shared by the frames (two frames make one temporal
-    patch). The server path resizes frames with it before sending them.
-
-    Args:
-        size_wh: The video's frame size.
-        num_frames: Frames sampled (an even number, as qwen-vl-utils samples).
-        min_pixels: The item's floor per frame, if set (see :func:`helpers.sizes.video_frame_floor`).
-        max_pixels: The item's ceiling per frame, if set.
-        total_pixels: The item's budget for all frames together, if set.
-        patch_size: Side of a vision patch in pixels.
-        merge_size: Patches merged per token side.
-        where: What to name in an error.
-
-    Returns:
-        ``(width, height)``, both multiples of ``patch_size * merge_size``.
-
-    Raises:
-        InputError: ``min_pixels`` is larger than ``max_pixels``.
-
-    Example:
-        >>> video_frame_size((320, 240), 16)  # enlarged to the 128-token floor
-        (448, 320)
-        >>> video_frame_size((1920, 1080), 64, total_pixels=8192 * 32 * 32)
-        (672, 384)
-    """
-    from qwen_vl_utils import vision_process as vp
-
-    factor = patch_size * merge_size
-    width, height = size_wh
-    low = video_frame_floor(
-        min_pixels, max_pixels, default=vp.VIDEO_MIN_TOKEN_NUM * factor**2, where=where
-    )
-    total = total_pixels if total_pixels is not None else vp.MODEL_SEQ_LEN * factor**2 * 0.9
-    cap = max(
-        min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / num_frames * vp.FRAME_FACTOR),
-        int(low * 1.05),
-    )
-    high = min(max_pixels, cap) if max_pixels is not None else cap
-    h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
-    return w, h
-
-
-def kv_cache_bytes(
-    text_config: Any, tokens: int, *, batch: int = 1, bytes_per_value: int = 2
-) -> int:
-    """Bytes the KV cache holds for ``tokens`` positions (keys and values, every layer).
-
-    Args:
-        text_config: The language model's config (``model.config.text_config``): layers, key-value
-            heads and head size.
-        tokens: Positions cached (prompt and answer).
-        batch: Sequences cached side by side.
-        bytes_per_value: 2 for bf16/fp16, 4 for fp32.
-
-    Returns:
-        The cache size in bytes.
-
-    Example:
-        >>> from types import SimpleNamespace
-        >>> qwen3_vl_4b = SimpleNamespace(num_hidden_layers=36, num_key_value_heads=8, head_dim=128)
-        >>> kv_cache_bytes(qwen3_vl_4b, 1)  # per token in bf16
-        147456
-        >>> kv_cache_bytes(qwen3_vl_4b, 8192) / 2**30  # an 8k-token conversation, GiB
-        1.125
-    """
-    head_dim = (
-        getattr(text_config, "head_dim", None)
-        or text_config.hidden_size // text_config.num_attention_heads
-    )
-    per_token = (
-        2
-        * text_config.num_hidden_layers
-        * text_config.num_key_value_heads
-        * head_dim
-        * bytes_per_value
-    )
-    return per_token * tokens * batch

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
+from .common.sizes import PATCH_SIZE
+from .common.text import split_thinking
 from .messages import check_messages
 from .prompts import GENERATION_PRESETS, GREEDY_ENV_VAR, MAX_NEW_TOKENS_ENV_VAR
-from .remote import is_remote, remote_chat, remote_chat_batch
-from .sizes import PATCH_SIZE
-from .text import split_thinking
+from .serving import is_remote, remote_chat, remote_chat_batch
 
 #: The name of a generation preset (see :data:`helpers.prompts.GENERATION_PRESETS`).
 Preset = Literal["greedy", "sampling", "mmcode"]
@@ -217,7 +217,7 @@ def generate(
     inputs = prepare_inputs(processor, conversations).to(model.device)
     kwargs = _generation_kwargs(preset, max_new_tokens, generation)
     if fast and len(conversations) == 1:
-        from .fast import fast_generate
+        from .fast import fast_generate  # here, so that importing helpers does not import torch
 
         max_new = kwargs.pop("max_new_tokens")
         new_tokens = fast_generate(
@@ -246,7 +246,7 @@ def chat(
 ) -> Answer:
     """Answer one conversation: Qwen chat messages in, answer text out.
 
-    With a server connection (``QWEN_VL_BASE_URL``, see :mod:`helpers.remote`) the same call becomes
+    With a server connection (``QWEN_VL_BASE_URL``, see :mod:`helpers.serving`) the same call becomes
     a chat-completions request.
 
     Args:
@@ -380,7 +380,7 @@ def count_answer_tokens(processor: Any, answer: str) -> int | None:
         >>> _, processor = helpers.load_model("tiny", device="cpu", verbose=False)
         >>> count_answer_tokens(processor, "Hello world") > 0
         True
-        >>> count_answer_tokens(helpers.remote.RemoteProcessor(), "Hello world") is None
+        >>> count_answer_tokens(helpers.serving.RemoteProcessor(), "Hello world") is None
         True
     """
     tokenizer = getattr(processor, "tokenizer", None)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .fonts import font_path, load_font
+from .common.fonts import font_path, load_font
+from .common.text import fenced_blocks, visible_answer
 from .images import to_image
-from .text import fenced_blocks, visible_answer
 
 SCALE = 1000.0
 BOX_KEYS = ("bbox_2d", "bbox", "box_2d")
@@ -388,61 +388,82 @@ def draw_detections(
         >>> drawn.size, drawn.getpixel((0, 0)), drawn.getpixel((32, 120)) != (255, 255, 255)
         ((320, 240), (255, 255, 255), True)
     """
-    import supervision as sv
-
     canvas = to_image(image, "draw_detections: image").copy()  # the input stays unchanged
     width, height = canvas.size
     colors = colors or label_colors([d.label for d in detections] + [p.label for p in points])
-    thickness = max(2, round(min(width, height) / 250))
     font_size = max(12, round(min(width, height) / 40))
     if detections:
-        xyxy = np.array([d.to_pixels(width, height) for d in detections], dtype=float)
-        names = [d.label for d in detections]
-        class_of = {name: i for i, name in enumerate(dict.fromkeys(names))}
-        palette = sv.ColorPalette([sv.Color(*colors[n]) for n in class_of])
-        class_ids = np.array([class_of[n] for n in names])
-        found = sv.Detections(xyxy=xyxy, class_id=class_ids)
-        if dashed:
-            draw = ImageDraw.Draw(canvas)
-            for (x1, y1, x2, y2), name in zip(xyxy, names, strict=True):
-                _dashed_rectangle(draw, (x1, y1, x2, y2), colors[name], thickness)
-        else:
-            canvas = sv.BoxAnnotator(color=palette, thickness=thickness).annotate(canvas, found)
-        labelled = [i for i, n in enumerate(names) if n]
-        if labelled:
-            annotator = sv.RichLabelAnnotator(
-                color=palette,
-                font_path=font_path(),
-                font_size=font_size,
-                text_padding=max(2, font_size // 4),
-                smart_position=True,
-            )
-            canvas = annotator.annotate(
-                canvas, found[np.array(labelled)], labels=[names[i] for i in labelled]
-            )
+        canvas = _draw_boxes(canvas, detections, colors, font_size, dashed=dashed)
     if points:
-        draw = ImageDraw.Draw(canvas)
-        radius = max(4, round(min(width, height) / 80))
-        font = load_font(font_size)
-        for point in points:
-            x, y = point.to_pixels(width, height)
-            color = colors[point.label]
-            draw.ellipse(
-                (x - radius, y - radius, x + radius, y + radius),
-                fill=color,
-                outline="white",
-                width=2,
-            )
-            if point.label:
-                draw.text(
-                    (x + radius + 2, y - radius),
-                    point.label,
-                    fill=color,
-                    font=font,
-                    stroke_width=2,
-                    stroke_fill="white",
-                )
+        _draw_points(canvas, points, colors, font_size)
     return canvas
+
+
+def _draw_boxes(
+    canvas: Image.Image,
+    detections: Sequence[Detection],
+    colors: dict[str, tuple[int, int, int]],
+    font_size: int,
+    *,
+    dashed: bool,
+) -> Image.Image:
+    """Boxes drawn by supervision's annotators (dashed ones by hand), labels on filled tags."""
+    import supervision as sv
+
+    width, height = canvas.size
+    thickness = max(2, round(min(width, height) / 250))
+    xyxy = np.array([d.to_pixels(width, height) for d in detections], dtype=float)
+    names = [d.label for d in detections]
+    class_of = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    palette = sv.ColorPalette([sv.Color(*colors[n]) for n in class_of])
+    found = sv.Detections(xyxy=xyxy, class_id=np.array([class_of[n] for n in names]))
+    if dashed:
+        draw = ImageDraw.Draw(canvas)
+        for (x1, y1, x2, y2), name in zip(xyxy, names, strict=True):
+            _dashed_rectangle(draw, (x1, y1, x2, y2), colors[name], thickness)
+    else:
+        canvas = sv.BoxAnnotator(color=palette, thickness=thickness).annotate(canvas, found)
+    labelled = [i for i, n in enumerate(names) if n]
+    if labelled:
+        annotator = sv.RichLabelAnnotator(
+            color=palette,
+            font_path=font_path(),
+            font_size=font_size,
+            text_padding=max(2, font_size // 4),
+            smart_position=True,
+        )
+        canvas = annotator.annotate(
+            canvas, found[np.array(labelled)], labels=[names[i] for i in labelled]
+        )
+    return canvas
+
+
+def _draw_points(
+    canvas: Image.Image,
+    points: Sequence[Point],
+    colors: dict[str, tuple[int, int, int]],
+    font_size: int,
+) -> None:
+    """Dots with a white rim, each label beside its dot (drawn in place)."""
+    width, height = canvas.size
+    draw = ImageDraw.Draw(canvas)
+    radius = max(4, round(min(width, height) / 80))
+    font = load_font(font_size)
+    for point in points:
+        x, y = point.to_pixels(width, height)
+        color = colors[point.label]
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius), fill=color, outline="white", width=2
+        )
+        if point.label:
+            draw.text(
+                (x + radius + 2, y - radius),
+                point.label,
+                fill=color,
+                font=font,
+                stroke_width=2,
+                stroke_fill="white",
+            )
 
 
 def _dashed_rectangle(

@@ -24,8 +24,10 @@ from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 
-from .paths import INPUT_DIR, REPO_ROOT
+from .common.browser import find_chromium
+from .common.paths import INPUT_DIR, REPO_ROOT
 from .runtime import DeviceCaps, choose_runtime, detect_caps
+from .video import available_backends, sample_frames
 
 Status = Literal["ok", "warn", "fail"]
 LOCK_FILE = REPO_ROOT / "locks" / "main.txt"
@@ -322,8 +324,6 @@ def _import_error(module: str) -> str | None:
 
 
 def _decoder_errors(video: Path) -> dict[str, str | None]:
-    from .video import available_backends, sample_frames
-
     errors: dict[str, str | None] = {}
     for backend in available_backends():
         try:
@@ -351,8 +351,6 @@ def _qwen_vl_utils() -> tuple[str | None, int | None]:
 
 
 def _chromium_version() -> str | None:
-    from .html import find_chromium
-
     path = find_chromium()
     if path is None:
         return None

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .common.errors import InputError
+from .common.text import visible_answer
 from .detection import parse_entries
-from .errors import InputError
-from .prompts import EVENTS_PROMPT as EVENTS_PROMPT  # the video_understanding cookbook's
-from .text import visible_answer
 
 T = TypeVar("T")
 

@@ -21,10 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .common.errors import InputError
 from .detection import parse_entries
-from .errors import InputError
-from .prompts import KEY_FACTS_FORMAT as KEY_FACTS_FORMAT  # re-exported: defined with the prompts
-from .prompts import KEY_FACTS_PROMPT as KEY_FACTS_PROMPT
 
 FIELDS = ("store", "date", "total")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
-from .fonts import load_font
+from .common.fonts import load_font
 from .images import to_image
 
 if TYPE_CHECKING:

@@ -5,22 +5,23 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomic
-from .text import fenced_blocks, visible_answer
+from .common.browser import (
+    CHROMIUM_ENV_VAR,
+    PLAYWRIGHT_INSTALL,
+    find_chromium,
+    sealed_chromium_args,
+)
+from .common.files import write_atomic
+from .common.text import fenced_blocks, visible_answer
 
 _HTML_START = re.compile(r"<!DOCTYPE\s+html\b|<html[\s>]", re.IGNORECASE)  # no [^>]*: linear
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
-CHROMIUM_ENV_VAR = "CHROMIUM_PATH"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-#: The command that installs Playwright's own Chromium (what the Colab setup runs).
-PLAYWRIGHT_INSTALL = "python -m playwright install --with-deps chromium"
 #: The caption of a hand-written sample page shown in place of a model's answer.
 SAMPLE_CAPTION = "SAMPLE: hand-written, not a model's page"
 
@@ -287,66 +288,6 @@ def preview_html(
         return HTML(frame)
 
 
-def find_chromium() -> str | None:
-    """The Chromium (or Chrome) that :func:`render_html` uses.
-
-    Returns:
-        ``$CHROMIUM_PATH``, else the first of :data:`CHROMIUM_NAMES` on the PATH, else ``None``:
-        then :func:`render_html` launches Playwright's own Chromium (installed by
-        :data:`PLAYWRIGHT_INSTALL`, as the Colab setup does), sealed the same way.
-
-    Example:
-        >>> import os
-        >>> os.environ["CHROMIUM_PATH"] = "/opt/chrome/chrome"
-        >>> find_chromium()
-        '/opt/chrome/chrome'
-        >>> del os.environ["CHROMIUM_PATH"]
-    """
-    configured = os.environ.get(CHROMIUM_ENV_VAR)
-    if configured:
-        return configured
-    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
-
-
-def sealed_chromium_args(refusing_port: int) -> list[str]:
-    """Chromium switches that cut a page off from every network, at the browser level.
-
-    All traffic (HTTP, WebSocket, prefetch, workers, popups; loopback included, ``<-loopback>``)
-    must go through a proxy at ``127.0.0.1:refusing_port``, a port held but never listened on, so
-    every connection is refused at once; DNS answers nothing; WebRTC may not send UDP outside the
-    proxy (so no STUN); QUIC is off; popups cannot open. ``tests/test_html_network.py`` proves it
-    with a live listener.
-
-    Args:
-        refusing_port: A loopback TCP port that is bound but never listens.
-
-    Returns:
-        The switches, for ``playwright.chromium.launch(args=...)``.
-
-    Example:
-        >>> "--proxy-bypass-list=<-loopback>" in sealed_chromium_args(9)
-        True
-    """
-    return [
-        "--no-sandbox",  # needed as root (containers, CI); the page is still cut off from networks
-        "--disable-gpu",
-        "--no-first-run",
-        f"--proxy-server=http://127.0.0.1:{refusing_port}",
-        "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-        "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-        "--disable-quic",
-        "--dns-prefetch-disable",
-        "--block-new-web-contents",
-        "--no-pings",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-domain-reliability",
-        "--disable-sync",
-    ]
-
-
 def _screenshot(
     html: str,
     png_path: Path,
@@ -396,8 +337,8 @@ def render_html(
 ) -> Path:
     """Screenshot HTML text with headless Chromium (Playwright) into a PNG, with no network at all.
 
-    Uses the system Chromium (:func:`find_chromium`; no browser download). The browser is sealed
-    off every network (:func:`sealed_chromium_args`, an offline context, service workers
+    Uses the system Chromium (:func:`helpers.common.browser.find_chromium`; no browser download). The browser is sealed
+    off every network (:func:`helpers.common.browser.sealed_chromium_args`, an offline context, service workers
     blocked), so a page that links fonts or scripts from the web renders at once and reaches no
     server, local ones included. The text is never read as a path: for a saved file use
     :func:`render_html_file`.
@@ -431,7 +372,7 @@ def render_html(
     if not isinstance(html, str):
         raise TypeError(
             f"render_html takes HTML text, got {type(html).__name__}: for a file use "
-            "helpers.render_html_file(path, png_path)."
+            "helpers.html.render_html_file(path, png_path)."
         )
     executable = find_chromium()
     try:

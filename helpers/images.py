@@ -13,8 +13,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import InputError
-from .files import check_file
+from .common.errors import InputError
+from .common.files import check_file
 
 #: Transparent parts of an image are put on this colour, for display and for the model alike.
 BACKGROUND_RGB = (255, 255, 255)
@@ -91,7 +91,7 @@ def check_image_size(size_wh: tuple[int, int], what: str) -> None:
         >>> check_image_size((1, 4000), "strip.png")
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: strip.png is 1x4000 pixels: its long side is more than 200 times its short side, ...
+        helpers.common.errors.InputError: strip.png is 1x4000 pixels: its long side is more than 200 times its short side, ...
     """
     width, height = size_wh
     if width < 1 or height < 1:
@@ -206,7 +206,7 @@ def to_image(value: Any, where: str = "image") -> Image.Image:
         >>> to_image(np.zeros((0, 0, 3), np.uint8))
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: image (an array of shape (0, 0, 3)) is 0x0 pixels: it has no pixels to look at.
+        helpers.common.errors.InputError: image (an array of shape (0, 0, 3)) is 0x0 pixels: it has no pixels to look at.
     """
     if isinstance(value, Image.Image):
         check_image_size(value.size, where)

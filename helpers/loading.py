@@ -7,11 +7,11 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from .errors import ModelLoadError as ModelLoadError  # re-exported: raised by this module
-from .remote import BASE_URL_ENV, RemoteModel, RemoteProcessor, connect, remote_url
+from .common.errors import ModelLoadError
+from .common.status import ensure_status_shown
 from .runtime import RuntimeChoice, choose_runtime, detect_caps, device_problem
-from .status import ensure_status_shown
-from .tiny import TINY_MODEL_NAME, ensure_tiny_checkpoint
+from .serving import BASE_URL_ENV, RemoteModel, RemoteProcessor, connect, remote_url
+from .testing import TINY_MODEL_NAME, ensure_tiny_checkpoint
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, ProcessorMixin
@@ -220,7 +220,7 @@ def load_model(
 
     Device, dtype and attention are picked from the hardware unless given (see
     :func:`helpers.runtime.choose_runtime`). What was loaded and why is logged as a status line
-    (:mod:`helpers.status`); the tiny model is labelled as such.
+    (:mod:`helpers.common.status`); the tiny model is labelled as such.
 
     With ``$QWEN_VL_BASE_URL`` set nothing is loaded: the pair returned talks to that
     OpenAI-compatible server (model: ``model_id``, ``$QWEN_VL_MODEL``, or the server's first).
@@ -232,12 +232,12 @@ def load_model(
         dtype: A ``torch`` dtype name, e.g. ``"float16"``, instead of the choice.
         attn_implementation: ``"sdpa"``, ``"flash_attention_2"`` or ``"eager"`` instead of the choice.
         verbose: Log the status line at info level and show it even where ``logging`` is not
-            configured (see :func:`helpers.status.show_status`); ``False`` logs it at debug level.
+            configured (see :func:`helpers.common.status.show_status`); ``False`` logs it at debug level.
 
     Returns:
         ``(model, processor)``: a ``transformers`` model in inference mode and its processor (its
-        tokenizer pads on the left), or a :class:`~helpers.remote.RemoteModel` and
-        :class:`~helpers.remote.RemoteProcessor`.
+        tokenizer pads on the left), or a :class:`~helpers.serving.RemoteModel` and
+        :class:`~helpers.serving.RemoteProcessor`.
 
     Raises:
         ModelLoadError: The checkpoint could not be loaded; the message says why and the fix

@@ -13,19 +13,18 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
-from .errors import MissingInputError as MissingInputError  # re-exported for older imports
-from .files import check_file, fetch_url, write_atomic
-from .images import load_image, to_image
-from .paths import cache_dir
-from .sizes import (
+from .common.errors import InputError
+from .common.files import check_file, fetch_url, write_atomic
+from .common.paths import cache_dir
+from .common.sizes import (
     MERGE_SIZE,
     PATCH_SIZE,
     check_pixel_order,
     image_pixel_bounds,
     video_frame_floor,
 )
-from .text import is_url
+from .common.text import is_url
+from .images import load_image, to_image
 from .video import probe_video
 
 #: Side in pixels of the square one visual token covers (32).
@@ -88,7 +87,7 @@ def check_budget(item: dict[str, Any], where: str) -> None:
         >>> check_budget({"min_pixels": 4096, "max_pixels": 1024}, "pixels")
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: pixels: min_pixels (4096) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
+        helpers.common.errors.InputError: pixels: min_pixels (4096) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
     """
     for key in ("min_pixels", "max_pixels", "total_pixels"):
         value = item.get(key)
@@ -136,7 +135,7 @@ def _check_video_budget(item: dict[str, Any], where: str) -> None:
     """Check a video's budget and sampling settings; keep ``min_pixels <= max_pixels``.
 
     A ``max_pixels`` below the default floor lowers the floor
-    (:func:`helpers.sizes.video_frame_floor`).
+    (:func:`helpers.common.sizes.video_frame_floor`).
     """
     check_budget(item, where)
     if item.get("max_pixels") is not None:
@@ -195,51 +194,53 @@ def _check_item(item: Any, m: int, i: int, fetch_urls: bool = True) -> dict[str,
             )
         return item
     if kind in ("image", "image_url"):
-        check_budget(item, where)
-        if "min_pixels" in item or "max_pixels" in item:
-            low, high = image_pixel_bounds(
-                item.get("min_pixels"), item.get("max_pixels"), where=where
-            )
-            item.update(
-                {k: v for k, v in (("min_pixels", low), ("max_pixels", high)) if v is not None}
-            )
-        key = "image" if "image" in item else "image_url"
-        value = item.get(key)
-        if isinstance(value, dict) and "url" in value:  # OpenAI style {'image_url': {'url': ...}}
-            value = value["url"]
-        if isinstance(value, (str, os.PathLike)):
-            item[key] = _check_path(value, "image", where, fetch_urls)
-        elif value is None:
-            raise InputError(f"{where}: an image item needs the image under 'image'.")
-        else:
-            item[key] = to_image(value, where)
-        if item.get("max_pixels") is not None:
-            _check_image_fits(item, key, where)
-        return item
+        return _check_image_item(item, where, fetch_urls)
     if kind == "video":
-        _check_video_budget(item, where)
-        value = item.get("video")
-        if isinstance(value, (str, os.PathLike)):
-            item["video"] = _check_path(value, "video", where, fetch_urls)
-            _check_video_file(item, where)
-        elif isinstance(value, (list, tuple)) or (
-            isinstance(value, np.ndarray) and value.ndim == 4
-        ):
-            if len(value) == 0:
-                raise InputError(f"{where}: the video frame list is empty.")
-            item["video"] = [
-                to_image(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)
-            ]
-        else:
-            raise InputError(
-                f"{where}: a video item needs a file path or a list of frames under 'video', "
-                f"got {type(value).__name__}."
-            )
-        return item
+        return _check_video_item(item, where, fetch_urls)
     raise InputError(
         f"{where}: unsupported content item {sorted(item)!r} (type={item.get('type')!r}). "
         f"Use type 'text', 'image' (path, URL or PIL image) or 'video' (path or list of frames)."
     )
+
+
+def _check_image_item(item: dict[str, Any], where: str, fetch_urls: bool) -> dict[str, Any]:
+    """An image item: its budget made consistent, the image checked (paths, URLs, arrays)."""
+    check_budget(item, where)
+    if "min_pixels" in item or "max_pixels" in item:
+        low, high = image_pixel_bounds(item.get("min_pixels"), item.get("max_pixels"), where=where)
+        item.update({k: v for k, v in (("min_pixels", low), ("max_pixels", high)) if v is not None})
+    key = "image" if "image" in item else "image_url"
+    value = item.get(key)
+    if isinstance(value, dict) and "url" in value:  # OpenAI style {'image_url': {'url': ...}}
+        value = value["url"]
+    if isinstance(value, (str, os.PathLike)):
+        item[key] = _check_path(value, "image", where, fetch_urls)
+    elif value is None:
+        raise InputError(f"{where}: an image item needs the image under 'image'.")
+    else:
+        item[key] = to_image(value, where)
+    if item.get("max_pixels") is not None:
+        _check_image_fits(item, key, where)
+    return item
+
+
+def _check_video_item(item: dict[str, Any], where: str, fetch_urls: bool) -> dict[str, Any]:
+    """A video item: its budget checked, the file opened or each frame checked."""
+    _check_video_budget(item, where)
+    value = item.get("video")
+    if isinstance(value, (str, os.PathLike)):
+        item["video"] = _check_path(value, "video", where, fetch_urls)
+        _check_video_file(item, where)
+    elif isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 4):
+        if len(value) == 0:
+            raise InputError(f"{where}: the video frame list is empty.")
+        item["video"] = [to_image(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)]
+    else:
+        raise InputError(
+            f"{where}: a video item needs a file path or a list of frames under 'video', "
+            f"got {type(value).__name__}."
+        )
+    return item
 
 
 class CheckedConversation(list):
@@ -263,14 +264,14 @@ def check_messages(messages: Any, *, fetch_urls: bool = True) -> list[dict[str, 
     Every item is checked: text is a string; an image is a path, URL, PIL image or HxWx3 array (files
     are checked and decoded once, so a corrupt one fails here and not inside ``generate``); a video is
     a path or a list of frames with a consistent budget (see
-    :func:`helpers.sizes.video_frame_floor`).
+    :func:`helpers.common.sizes.video_frame_floor`).
 
     Args:
         messages: Qwen chat messages: a list of ``{"role": ..., "content": ...}`` dicts (one dict is
             accepted), where ``content`` is a string or a list of items such as
             ``{"type": "image", "image": path}`` and ``{"type": "text", "text": ...}``.
         fetch_urls: Download ``http(s)://`` and ``data:`` images and videos here, within
-            :data:`helpers.files.URL_TIMEOUT_S` and :data:`helpers.files.URL_MAX_BYTES`, and check
+            :data:`helpers.common.files.URL_TIMEOUT_S` and :data:`helpers.common.files.URL_MAX_BYTES`, and check
             what they hold. ``False`` leaves them as they are, for a server to fetch
             (:func:`helpers.chat` does so on a server connection).
 
@@ -291,7 +292,7 @@ def check_messages(messages: Any, *, fetch_urls: bool = True) -> list[dict[str, 
         >>> check_messages([{"role": "user", "content": [{"type": "image"}]}])
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: messages[0]['content'][0]: an image item needs the image under 'image'.
+        helpers.common.errors.InputError: messages[0]['content'][0]: an image item needs the image under 'image'.
     """
     if isinstance(messages, CheckedConversation) and (messages.urls_fetched or not fetch_urls):
         return messages  # already checked (its images already decoded once): no second pass

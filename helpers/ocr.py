@@ -7,25 +7,25 @@ The prompts live in :mod:`helpers.prompts`; the error rates (:func:`cer`, :func:
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from tqdm.auto import tqdm
+
 from .chat import chat_batch
-from .document import latex_tables_as_text
-from .errors import InputError
-from .files import write_atomic
+from .common.errors import InputError
+from .common.files import write_atomic
+from .common.markup import markdown_to_text
+from .common.sizes import image_pixel_bounds
+from .facts import ReceiptTruth, facts_rows
 from .messages import check_budget, check_messages, image_message
-from .prompts import OCR_PROMPT
-from .scoring import cer as cer
-from .scoring import normalize_text as normalize_text
-from .scoring import wer as wer
-from .sizes import image_pixel_bounds
-from .text import defuse_markup
+from .prompts import KEY_FACTS_PROMPT, OCR_PROMPT
+from .scoring import cer, wer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,74 +34,6 @@ if TYPE_CHECKING:
 OcrStatus = Literal["done", "cached", "error"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-
-
-def markdown_to_text(text: str) -> str:
-    """The text a reader sees in ``text`` rendered as markdown: no ``#``, ``*``, ``|`` or tags.
-
-    Headings, emphasis, list markers, table rules and HTML tags are dropped; table cells (pipe
-    tables, HTML tables and the LaTeX ``tabular`` of ``qwenvl markdown``) are kept in reading
-    order, separated by spaces. Used to score a markdown answer against a plain-text
-    reference fairly (the markup is not counted as errors). Parsing is markdown-it-py's
-    (CommonMark with tables); HTML inside the markdown is read with the standard library's parser.
-
-    Args:
-        text: a markdown answer (e.g. to ``"qwenvl markdown"``).
-
-    Returns:
-        Plain text, one line per block.
-
-    Example:
-        >>> markdown_to_text("# Total\\n\\n| item | price |\\n|---|---|\\n| tea | **2.50** |")
-        'Total\\nitem price\\ntea 2.50'
-    """
-    from markdown_it import MarkdownIt
-
-    fenced = re.fullmatch(r"\s*```(?:markdown|md)?[ \t]*\n(.*?)\n?```\s*", text, flags=re.DOTALL)
-    if fenced:  # the whole answer wrapped in a markdown fence: read what is inside
-        text = fenced.group(1)
-    text = latex_tables_as_text(text)  # qwenvl markdown writes its tables in LaTeX
-    parts: list[str] = []
-    for token in MarkdownIt("commonmark").enable("table").parse(text):
-        if token.type == "inline":
-            for child in token.children or []:
-                if child.type in ("text", "code_inline"):
-                    parts.append(child.content)
-                elif child.type in ("softbreak", "hardbreak"):
-                    parts.append("\n")
-                elif child.type == "html_inline":
-                    parts.append(_html_text(child.content))
-        elif token.type in ("fence", "code_block"):
-            parts.append(token.content)
-        elif token.type == "html_block":
-            parts.append(_html_text(token.content) + "\n")
-        elif token.type in ("th_close", "td_close"):
-            parts.append(" ")
-        elif token.type in ("paragraph_close", "heading_close", "tr_close"):
-            parts.append("\n")
-    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _html_text(html: str) -> str:
-    """The text inside HTML, cells and blocks separated by spaces and lines."""
-    from html.parser import HTMLParser
-
-    class _Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_starttag(self, tag: str, attrs: Any) -> None:
-            self.parts.append("\n" if tag in ("tr", "p", "div", "br", "li") else " ")
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = _Text()
-    parser.feed(defuse_markup(html))
-    parser.close()
-    return "".join(parser.parts)
 
 
 @dataclass
@@ -300,36 +232,15 @@ def ocr_folder(
         'cached'
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    if pixels:  # one budget for every image: a wrong one is refused before any work
-        unknown = sorted(set(pixels) - {"min_pixels", "max_pixels"})
-        if unknown:
-            raise InputError(f"pixels: unknown keys {unknown}; give min_pixels and/or max_pixels.")
-        check_budget(dict(pixels), "pixels")
-        image_pixel_bounds(pixels.get("min_pixels"), pixels.get("max_pixels"), where="pixels")
+    _check_pixels(pixels)
     out = Path(out_dir)
     images = list_images(folder)
     truths = _ground_truths(images, out)
     _check_writable(out)
-    records: dict[Path, OcrRecord] = {}
-    todo: list[tuple[Path, list[dict[str, Any]]]] = []
-    for image in images:
-        target = output_file(out, image)
-        try:
-            if target.exists() or target.is_symlink():
-                if not target.is_file():
-                    raise InputError(
-                        f"output {os.fspath(target)!r} is not a file: remove it to OCR {image.name}."
-                    )
-                records[image] = OcrRecord(image.name, "cached", _read_text(target, "output"))
-                continue
-            todo.append((image, check_messages(image_message(image, prompt, **(pixels or {})))))
-        except InputError as exc:
-            records[image] = OcrRecord(image.name, "error", error=str(exc))
-            warnings.warn(f"skipped {image.name}: {exc}", stacklevel=2)
+    records, todo = _resume(images, out, prompt, pixels)
     with tqdm(total=len(todo), desc="OCR", unit="image", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
@@ -348,6 +259,41 @@ def ocr_folder(
         _score(record, truths.get(image), markdown)
         rows.append(asdict(record))
     return pd.DataFrame(rows, columns=list(OcrRecord.__dataclass_fields__))
+
+
+def _check_pixels(pixels: dict[str, int] | None) -> None:
+    """One budget for every image: a wrong one is refused before any work."""
+    if not pixels:
+        return
+    unknown = sorted(set(pixels) - {"min_pixels", "max_pixels"})
+    if unknown:
+        raise InputError(f"pixels: unknown keys {unknown}; give min_pixels and/or max_pixels.")
+    check_budget(dict(pixels), "pixels")
+    image_pixel_bounds(pixels.get("min_pixels"), pixels.get("max_pixels"), where="pixels")
+
+
+def _resume(
+    images: list[Path], out: Path, prompt: str, pixels: dict[str, int] | None
+) -> tuple[dict[Path, OcrRecord], list[tuple[Path, list[dict[str, Any]]]]]:
+    """Records of the images already done (or unusable, with a warning) and the checked messages
+    of the rest."""
+    records: dict[Path, OcrRecord] = {}
+    todo: list[tuple[Path, list[dict[str, Any]]]] = []
+    for image in images:
+        target = output_file(out, image)
+        try:
+            if target.exists() or target.is_symlink():
+                if not target.is_file():
+                    raise InputError(
+                        f"output {os.fspath(target)!r} is not a file: remove it to OCR {image.name}."
+                    )
+                records[image] = OcrRecord(image.name, "cached", _read_text(target, "output"))
+                continue
+            todo.append((image, check_messages(image_message(image, prompt, **(pixels or {})))))
+        except InputError as exc:
+            records[image] = OcrRecord(image.name, "error", error=str(exc))
+            warnings.warn(f"skipped {image.name}: {exc}", stacklevel=3)
+    return records, todo
 
 
 def cer_table(
@@ -441,3 +387,51 @@ def compare_prompts(
             **options,
         )
     return scores
+
+
+def ask_receipt_facts(
+    model: Any,
+    processor: Any,
+    truths: Sequence[ReceiptTruth],
+    *,
+    pixels: dict[str, int] | None = None,
+    batch_size: int = 4,
+    max_new_tokens: int = 512,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Ask every receipt for its key facts, ``batch_size`` per ``generate`` call, and score them.
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: From :func:`helpers.load_model`.
+        truths: From :func:`helpers.load_receipt_truth`.
+        pixels: The image's ``min_pixels`` / ``max_pixels`` (e.g. ``helpers.OCR_PIXELS``).
+        batch_size: Receipts per ``generate`` call.
+        max_new_tokens: Each answer's token cap.
+        progress: Show a progress bar.
+
+    Returns:
+        :func:`helpers.facts.facts_rows` of the answers.
+
+    Example:
+        >>> import helpers, warnings
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> truths = helpers.load_receipt_truth(helpers.INPUT_DIR / "receipts" / "manifest.json")[:2]
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rows = ask_receipt_facts(model, processor, truths, max_new_tokens=4, progress=False)
+        >>> [row["image"] for row in rows] == [t.image.name for t in truths]
+        True
+    """
+    if batch_size < 1:
+        raise ValueError(f"ask_receipt_facts: batch_size must be at least 1, got {batch_size}.")
+    answers: list[str] = []
+    with tqdm(total=len(truths), desc="key facts", unit="receipt", disable=not progress) as bar:
+        for start in range(0, len(truths), batch_size):
+            batch = truths[start : start + batch_size]
+            conversations = [
+                image_message(t.image, KEY_FACTS_PROMPT, **(pixels or {})) for t in batch
+            ]
+            answers += chat_batch(model, processor, conversations, max_new_tokens=max_new_tokens)
+            bar.update(len(batch))
+    return facts_rows(truths, answers)

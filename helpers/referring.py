@@ -19,10 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from .detection import BOX_KEYS, SCALE, Detection, parse_detections, parse_entries
-from .errors import InputError
-from .prompts import attribute_prompt as attribute_prompt  # re-exported: defined with the prompts
-from .prompts import referring_prompt as referring_prompt
+from .common.errors import InputError
+from .detection import (
+    BOX_KEYS,
+    SCALE,
+    Detection,
+    draw_detections,
+    label_colors,
+    parse_detections,
+    parse_entries,
+)
+from .grid import image_grid
+from .images import load_image
 from .scoring import score_detections
 
 
@@ -394,7 +402,7 @@ def draw_referring(results: Sequence[ReferringResult], *, columns: int = 2) -> A
     one colour per expression.
 
     Args:
-        results: From :func:`helpers.tasks.ask_referring`.
+        results: One :func:`referring_result` per expression.
         columns: Images per row of the grid.
 
     Returns:
@@ -407,13 +415,9 @@ def draw_referring(results: Sequence[ReferringResult], *, columns: int = 2) -> A
         >>> draw_referring(results).mode
         'RGB'
     """
-    from .detection import draw_detections, label_colors
-    from .grid import image_grid
-    from .images import load_image
-
     if not results:
         raise ValueError(
-            "draw_referring: no results to draw; pass the list ask_referring returned."
+            "draw_referring: no results to draw; pass one referring_result per expression."
         )
     drawn = []
     for image in dict.fromkeys(r.truth.image for r in results):

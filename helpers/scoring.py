@@ -1,17 +1,21 @@
-"""Scoring answers against ground truth: boxes (precision, recall, mean IoU) and text (CER, WER)."""
+"""Scoring answers against ground truth: boxes (precision, recall, mean IoU), text (CER, WER) and
+parsed pages (text and layout)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .common.errors import InputError
 from .detection import SCALE, Detection
-from .errors import InputError
+from .document import Block, page_text
 
 
 @dataclass(frozen=True)
@@ -256,3 +260,121 @@ def wer(prediction: str, reference: str) -> float:
         0.3333333333333333
     """
     return _rate(normalize_text(prediction).split(), normalize_text(reference).split())
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentScore:
+    """Text and layout scores of one parsed page against its known blocks.
+
+    Attributes:
+        cer: Character error rate of the page text (reading order) against the known text.
+        blocks_found: Blocks parsed from the answer.
+        blocks_expected: Blocks the page has (0 when only its text is known).
+        layout: Precision, recall and mean IoU of the boxed blocks (same category needed).
+
+    Example:
+        >>> DocumentScore(0.25, 5, 6, {"precision": 1.0}).as_row()
+        {'cer': 0.25, 'blocks_found': 5, 'blocks_expected': 6, 'layout_precision': 1.0}
+    """
+
+    cer: float  # page text (reading order) against the known text
+    blocks_found: int
+    blocks_expected: int
+    layout: dict[str, float | int] = field(default_factory=dict)  # precision/recall/mean IoU
+
+    def as_row(self) -> dict[str, Any]:
+        """One table row: CER, block counts and ``layout_*`` scores."""
+        return {
+            "cer": round(self.cer, 4),
+            "blocks_found": self.blocks_found,
+            "blocks_expected": self.blocks_expected,
+            **{f"layout_{k}": v for k, v in self.layout.items()},
+        }
+
+
+@dataclass(frozen=True)
+class DocumentTruth:
+    """A page with known blocks (``input/document/page.json``).
+
+    Attributes:
+        image: The page image's path.
+        size_wh: Its size in pixels.
+        blocks: The known blocks, boxes in the 0-1000 space.
+        text: The known text in reading order (``page.txt``).
+    """
+
+    image: Path
+    size_wh: tuple[int, int]
+    blocks: list[Block]
+    text: str
+
+
+def load_document_truth(path: str | os.PathLike) -> DocumentTruth:
+    """The known blocks and text of a generated page.
+
+    Args:
+        path: Its ``page.json`` (``page.txt`` beside it holds the text).
+
+    Returns:
+        The page's truth.
+
+    Raises:
+        InputError: The file is missing or not a page truth file; the message says how to
+            regenerate it.
+
+    Example:
+        >>> import helpers
+        >>> truth = load_document_truth(helpers.INPUT_DIR / "document" / "page.json")
+        >>> truth.size_wh, [b.category for b in truth.blocks][:3]
+        ((850, 1100), ['title', 'paragraph', 'table'])
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        blocks = [
+            Block(b["category"], b["text"], tuple(float(v) for v in b["box_2d"]), "truth")
+            for b in data["blocks"]
+        ]
+        size_wh = (int(data["size_wh"][0]), int(data["size_wh"][1]))
+        image = path.parent / data["image"]
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise InputError(
+            f"{os.fspath(path)!r} is not a readable page truth file ({exc}); regenerate it with "
+            "`python scripts/make_document.py`."
+        ) from exc
+    text_file = path.with_suffix(".txt")
+    text = text_file.read_text(encoding="utf-8") if text_file.exists() else page_text(blocks)
+    return DocumentTruth(image, size_wh, blocks, text)
+
+
+def score_document(
+    blocks: Sequence[Block], truth: DocumentTruth | str, *, iou_threshold: float = 0.5
+) -> DocumentScore:
+    """Score parsed blocks against a page's truth: text by CER, layout by matched boxes.
+
+    Args:
+        blocks: The parsed blocks.
+        truth: The page's truth, or only its known text (then no layout is scored).
+        iou_threshold: The IoU a box needs to match a known block of the same category.
+
+    Returns:
+        The CER of :func:`page_text` against the known text, block counts, and layout precision,
+        recall and mean IoU.
+
+    Example:
+        >>> score = score_document([Block("title", "Reveiw", (0, 0, 500, 100))],
+        ...                        "Review")
+        >>> round(score.cer, 3), score.layout
+        (0.333, {})
+    """
+    if isinstance(truth, str):
+        return DocumentScore(cer(page_text(blocks), truth), len(blocks), 0)
+    predicted = [d for d in (b.to_detection() for b in blocks) if d is not None]
+    known = [d for d in (b.to_detection() for b in truth.blocks) if d is not None]
+    layout = score_detections(predicted, known, iou_threshold=iou_threshold).as_row()
+    return DocumentScore(
+        cer(page_text(blocks), truth.text), len(blocks), len(truth.blocks), dict(layout)
+    )

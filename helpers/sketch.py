@@ -1,7 +1,7 @@
 """Sketch to web page: one sketch through the model to a saved page, a screenshot and a report row.
 
-Notebook 04 does the first sketch step by step; :func:`helpers.tasks.sketch_to_page` does the same
-steps for the others in one call, with the same fallback (:func:`helpers.html.page_from_answer`) and labels.
+Notebook 04 does the first sketch step by step; :func:`sketch_to_page` does the same steps for the
+others in one call, with the same fallback (:func:`helpers.html.page_from_answer`) and labels.
 """
 
 from __future__ import annotations
@@ -16,10 +16,19 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from .fonts import load_font
+from .chat import chat
+from .common.browser import PLAYWRIGHT_INSTALL
+from .common.fonts import load_font
 from .grid import image_grid
-from .html import BrowserMissingError, ShownPage, render_html, save_html
+from .html import (
+    BrowserMissingError,
+    ShownPage,
+    page_from_answer,
+    render_html,
+    save_html,
+)
 from .images import load_image
+from .messages import image_message
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ def side_by_side(
     A page without a screenshot (no browser) gets a note tile naming the fix instead.
 
     Args:
-        results: From :func:`helpers.tasks.sketch_to_page` or :func:`save_page`.
+        results: From :func:`sketch_to_page` or :func:`save_page`.
         sketch_captions: One caption per sketch (default: its file name).
         tile_wh: The size of every tile.
 
@@ -150,8 +159,6 @@ def side_by_side(
         >>> side_by_side([result], tile_wh=(160, 100)).size
         (322, 100)
     """
-    from .html import PLAYWRIGHT_INSTALL
-
     names = list(sketch_captions) if sketch_captions else [r.sketch.name for r in results]
     if len(names) != len(results):
         raise ValueError(
@@ -170,3 +177,52 @@ def side_by_side(
             images.append(load_image(result.screenshot))
         captions.append(result.page.caption)
     return image_grid(images, columns=2, captions=captions, tile_wh=tile_wh)
+
+
+def sketch_to_page(
+    model: Any,
+    processor: Any,
+    sketch: str | os.PathLike,
+    *,
+    prompt: str,
+    fallback: ShownPage,
+    out_dir: str | os.PathLike,
+    max_new_tokens: int,
+    preset: str = "greedy",
+    screen_wh: tuple[int, int] = (1280, 800),
+) -> SketchPage:
+    """Ask for a page for one sketch, take the page out (or the fallback), save and screenshot it.
+
+    Args:
+        model: From :func:`helpers.load_model`.
+        processor: From :func:`helpers.load_model`.
+        sketch: The sketch image.
+        prompt: The request, e.g. :data:`helpers.SKETCH_TO_HTML_PROMPT`.
+        fallback: The page shown when the answer holds no HTML (e.g.
+            :func:`helpers.html.sample_page`); it keeps its label.
+        out_dir: The folder for the ``.html`` and ``.png`` files.
+        max_new_tokens: The answer's token cap.
+        preset: A generation preset of :func:`helpers.chat`.
+        screen_wh: The screenshot size.
+
+    Returns:
+        The result (see :class:`SketchPage`).
+
+    Example:
+        >>> import tempfile, helpers
+        >>> model, processor = helpers.load_model("tiny", device="cpu", verbose=False)
+        >>> result = sketch_to_page(model, processor, helpers.INPUT_DIR / "sketch_chat.png",
+        ...     prompt="x", fallback=helpers.sample_page("<p/>"), out_dir=tempfile.mkdtemp(),
+        ...     max_new_tokens=4, screen_wh=(64, 64))  # the tiny model writes no HTML
+        >>> result.page.is_sample, result.html_path.name
+        (True, '04_sketch_chat.html')
+    """
+    answer = chat(
+        model,
+        processor,
+        image_message(sketch, prompt),
+        max_new_tokens=max_new_tokens,
+        preset=preset,
+    )
+    page = page_from_answer(answer, fallback)
+    return save_page(sketch, page, out_dir, screen_wh=screen_wh)

@@ -14,9 +14,9 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from .errors import InputError
-from .files import check_file, write_atomic
-from .paths import cache_dir as default_cache_dir
+from .common.errors import InputError
+from .common.files import check_file, write_atomic
+from .common.paths import cache_dir as default_cache_dir
 
 #: Bump when the sampling recipe or the cache layout changes.
 FRAME_CACHE_VERSION = 1
@@ -338,7 +338,7 @@ def sample_frames(
     Args:
         path: The video file.
         num_frames: Frames wanted; a video with fewer returns all of them (with a warning).
-        cache_dir: The cache folder; default: ``frames/`` under :func:`helpers.paths.cache_dir`.
+        cache_dir: The cache folder; default: ``frames/`` under :func:`helpers.common.paths.cache_dir`.
         backend: ``"torchcodec"``, ``"decord"`` or ``"opencv"``; by default the first installed
             one that decodes the file.
         use_cache: Read and write the cache.

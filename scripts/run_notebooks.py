@@ -19,15 +19,16 @@ import time
 from pathlib import Path
 
 import nbformat
+import report_card as report
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm.auto import tqdm
 
 import helpers
-from helpers import report
 from helpers.loading import check_model_available
 
-NOTEBOOK_DIR = helpers.REPO_ROOT / "notebooks"
+NOTEBOOK_DIR = helpers.common.paths.REPO_ROOT / "notebooks"
+SCRIPTS = Path(__file__).resolve().parent
 TIMEOUT_S = 3600  # per cell: the longest answers (a whole page, up to 16384 tokens) need room
 #: Errors that mean the model itself cannot be had (offline, wrong id, no access, no server):
 #: every notebook loads the same model, so the rest would fail the same way.
@@ -58,7 +59,7 @@ def run_one(path: Path, out_dir: Path) -> tuple[report.NotebookRun, bool]:
 
     The scores are collected after the last cell, or after the cell that failed (so a notebook
     that stops half-way keeps what it measured), by one more cell run in the same kernel
-    (:func:`helpers.report.collect_results`), which the saved copy leaves out.
+    (``scripts/report_card.py``'s ``collect_results``), which the saved copy leaves out.
     """
     report.clear_results(path.stem)
     nb = nbformat.read(path, as_version=4)
@@ -66,7 +67,8 @@ def run_one(path: Path, out_dir: Path) -> tuple[report.NotebookRun, bool]:
         nb, timeout=TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
     )
     collect = nbformat.v4.new_code_cell(
-        f"from helpers.report import collect_results\ncollect_results({path.stem!r}, globals())"
+        f"import sys\nsys.path.insert(0, {str(SCRIPTS)!r})\n"
+        f"from report_card import collect_results\ncollect_results({path.stem!r}, globals())"
     )
     status, error, model_failed = "ok", None, False
     start = time.perf_counter()
@@ -95,7 +97,7 @@ def run_one(path: Path, out_dir: Path) -> tuple[report.NotebookRun, bool]:
 
 def write_report_card(notebooks: list[Path], model_id: str, out: Path) -> None:
     expected = None
-    if not helpers.remote_url():
+    if not helpers.serving.remote_url():
         choice = helpers.choose_runtime(helpers.detect_caps())
         expected = {
             "model_id": model_id,
@@ -151,15 +153,17 @@ def main(argv: list[str]) -> int:
         write_report_card(listed, model_id, args.out)
         print(f"\nStopped before the first notebook: {exc}", file=sys.stderr)
         return 1
-    if model_id == "tiny" and not os.environ.get(helpers.MAX_NEW_TOKENS_ENV_VAR):
+    if model_id == "tiny" and not os.environ.get(helpers.prompts.MAX_NEW_TOKENS_ENV_VAR):
         # The tiny model's answers are random and rarely end on their own: keep them short.
-        os.environ[helpers.MAX_NEW_TOKENS_ENV_VAR] = "256"
-        print(f"tiny model: answers capped at 256 new tokens (${helpers.MAX_NEW_TOKENS_ENV_VAR})")
+        os.environ[helpers.prompts.MAX_NEW_TOKENS_ENV_VAR] = "256"
+        print(
+            f"tiny model: answers capped at 256 new tokens (${helpers.prompts.MAX_NEW_TOKENS_ENV_VAR})"
+        )
     caps = helpers.detect_caps()
     if (
         model_id != "tiny"
         and not (caps.cuda_available or caps.mps_available)
-        and not helpers.remote_url()
+        and not helpers.serving.remote_url()
     ):
         print(
             f"No GPU found: {model_id} will run on the CPU, much slower than on a GPU. "

@@ -5,7 +5,7 @@ Usage (with the project's .venv python, after ``bash scripts/vllm_setup.sh``)::
     python scripts/vllm_server.py start [--name N] [--trust-request-mm-kwargs] [--port P] [--timeout S]
     python scripts/vllm_server.py stop [--name N | --all]
 
-``start`` builds the tiny checkpoint vLLM can serve (``helpers.tiny``, variant ``vllm``), starts
+``start`` builds the tiny checkpoint vLLM can serve (``helpers.testing.tiny``, variant ``vllm``), starts
 the server in its own process group with vLLM's default multimodal settings (plus the flag
 above, if given; the other flags only pick the CPU, float32 and fewer processes), waits until it
 answers (bounded), and prints its base URL; the server's output goes to
@@ -118,7 +118,7 @@ def start(args: argparse.Namespace) -> int:
     if state_file.exists():
         stop(args.name)  # a leftover of this name from an interrupted run goes first
     sys.path.insert(0, str(REPO_ROOT))
-    from helpers.tiny import ensure_tiny_checkpoint
+    from helpers.testing.tiny import ensure_tiny_checkpoint
 
     checkpoint = ensure_tiny_checkpoint(variant="vllm")
     port = args.port or _free_port()

@@ -3,6 +3,7 @@
 bench/generate.py runs once, in tests/test_gpu_machine.py (through bench/gpu_run.sh).
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import sys
 
 import helpers
 
-BENCH = helpers.REPO_ROOT / "bench"
+BENCH = helpers.common.paths.REPO_ROOT / "bench"
 
 
 def _run(script, *args):
@@ -22,6 +23,13 @@ def _run(script, *args):
     return result.stdout
 
 
+def _bench_module(name):
+    """A bench script imported as a module (bench/ is put on the path, as running it would)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
+
+
 def _report(name):
     return json.loads((helpers.OUTPUT_DIR / "bench" / f"{name}.json").read_text())
 
@@ -30,7 +38,7 @@ def test_frames_bench():
     out = _run("frames.py", "--frames", "4", "8", "--repeats", "1")
     rows = _report("frames")["rows"]
     assert "warm/cold" in out
-    assert {r["backend"] for r in rows} == set(helpers.available_backends())
+    assert {r["backend"] for r in rows} == set(helpers.video.available_backends())
     assert all(r["returned"] == r["frames"] for r in rows)
 
 
@@ -50,7 +58,7 @@ def test_ocr_bench_batches_agree():
 
 
 def test_render_bench():
-    if helpers.html.find_chromium() is None:
+    if helpers.common.browser.find_chromium() is None:
         import pytest
 
         pytest.skip("no Chromium: `apt-get install chromium` (scripts/setup.sh does)")
@@ -65,3 +73,29 @@ def test_parsers_bench():
         assert column in out
     rows = _report("parsers")["rows"]
     assert len(rows) == 9 * 2 and all(row["chars"] >= 1000 for row in rows)  # 9 shapes, 2 sizes
+
+
+def test_kv_cache_bytes_for_4b():
+    memory = _bench_module("memory")
+    from transformers import Qwen3VLTextConfig
+
+    config = Qwen3VLTextConfig(
+        num_hidden_layers=36,
+        num_key_value_heads=8,
+        head_dim=128,
+        hidden_size=2560,
+        num_attention_heads=32,
+    )
+    assert (
+        memory.kv_cache_bytes(config, 1) == 2 * 36 * 8 * 128 * 2
+    )  # 147,456 bytes per token in bf16
+    assert memory.kv_cache_bytes(config, 1024, batch=8) == 147_456 * 1024 * 8
+
+
+def test_memory_bench():
+    out = _run("memory.py")
+    rows = {r["input"]: r for r in _report("memory")["rows"]}
+    assert "kv_cache_mb" in out
+    photo = rows["one 1024x1024 image"]
+    assert photo["visual_tokens"] == 1024  # 32x32 pixels per token
+    assert photo["kv_cache_mb"] == round(1024 * 147_456 / 1e6)

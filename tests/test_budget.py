@@ -18,7 +18,7 @@ def test_image_estimate_matches_processor(tiny, size_wh, budget):
     [count] = helpers.count_visual_tokens(
         processor, helpers.image_message(Image.new("RGB", size_wh), "x", **budget)
     )
-    assert helpers.estimate_visual_tokens(size_wh, **budget) == count.tokens
+    assert helpers.budget.estimate_visual_tokens(size_wh, **budget) == count.tokens
 
 
 @pytest.mark.parametrize(
@@ -37,29 +37,13 @@ def test_video_estimate_matches_processor(tiny, budget):
     min_pixels = (
         {"min_pixels": min(128 * 32 * 32, budget["max_pixels"])} if "max_pixels" in budget else {}
     )
-    estimate = helpers.estimate_visual_tokens(
+    estimate = helpers.budget.estimate_visual_tokens(
         size,
         num_frames=budget["nframes"],
         **{k: v for k, v in budget.items() if k != "nframes"},
         **min_pixels,
     )
     assert estimate == count.tokens
-
-
-def test_kv_cache_bytes_for_4b():
-    from transformers import Qwen3VLTextConfig
-
-    config = Qwen3VLTextConfig(
-        num_hidden_layers=36,
-        num_key_value_heads=8,
-        head_dim=128,
-        hidden_size=2560,
-        num_attention_heads=32,
-    )
-    assert (
-        helpers.kv_cache_bytes(config, 1) == 2 * 36 * 8 * 128 * 2
-    )  # 147,456 bytes per token in bf16
-    assert helpers.kv_cache_bytes(config, 1024, batch=8) == 147_456 * 1024 * 8
 
 
 @pytest.mark.parametrize(
@@ -74,7 +58,7 @@ def test_video_budget_rule_is_the_same_for_estimate_and_messages(tiny, budget):
     video = helpers.INPUT_DIR / "vtest.mp4"
     [count] = helpers.count_visual_tokens(processor, helpers.video_message(video, "x", **budget))
     size = helpers.describe_video(video).size_wh
-    estimate = helpers.estimate_visual_tokens(
+    estimate = helpers.budget.estimate_visual_tokens(
         size, num_frames=budget["nframes"], **{k: v for k, v in budget.items() if k != "nframes"}
     )
     assert estimate == count.tokens
@@ -82,7 +66,9 @@ def test_video_budget_rule_is_the_same_for_estimate_and_messages(tiny, budget):
 
 def test_small_video_max_pixels_without_min_pixels():
     # qwen-vl-utils alone stops at a bare AssertionError here (its frame floor is 128 tokens)
-    tokens = helpers.estimate_visual_tokens((384, 288), num_frames=16, max_pixels=64 * 32 * 32)
+    tokens = helpers.budget.estimate_visual_tokens(
+        (384, 288), num_frames=16, max_pixels=64 * 32 * 32
+    )
     # 16 frames = 8 temporal patches; each frame shrunk to at most 64 tokens of 32x32 pixels with
     # its aspect kept: 288x192 pixels, 9 x 6 tokens
     assert tokens == 8 * 9 * 6
@@ -91,9 +77,9 @@ def test_small_video_max_pixels_without_min_pixels():
 def test_video_floor_matches_qwen_vl_utils():
     from qwen_vl_utils import vision_process
 
-    assert helpers.sizes.VIDEO_MIN_TOKENS == vision_process.VIDEO_MIN_TOKEN_NUM
-    assert helpers.sizes.IMAGE_MIN_TOKENS == vision_process.IMAGE_MIN_TOKEN_NUM
-    assert helpers.sizes.IMAGE_MAX_TOKENS == vision_process.IMAGE_MAX_TOKEN_NUM
+    assert helpers.common.sizes.VIDEO_MIN_TOKENS == vision_process.VIDEO_MIN_TOKEN_NUM
+    assert helpers.common.sizes.IMAGE_MIN_TOKENS == vision_process.IMAGE_MIN_TOKEN_NUM
+    assert helpers.common.sizes.IMAGE_MAX_TOKENS == vision_process.IMAGE_MAX_TOKEN_NUM
 
 
 @pytest.mark.parametrize(
@@ -108,7 +94,9 @@ def test_one_sided_image_budgets_match_the_processor(tiny, rgb_image, budget):
     _, processor = tiny
     messages = helpers.image_message(rgb_image, "x", **budget)
     [count] = helpers.count_visual_tokens(processor, messages)
-    assert count.tokens == helpers.estimate_visual_tokens((96, 64), **budget)  # the fixture's size
+    assert count.tokens == helpers.budget.estimate_visual_tokens(
+        (96, 64), **budget
+    )  # the fixture's size
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import helpers
-from helpers.chat import Answer, split_thinking
+from helpers.chat import Answer, prepare_inputs, split_thinking
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_count_visual_tokens_matches_prompt(tiny, rgb_image):
     _, processor = tiny
     messages = helpers.image_message(rgb_image, "x")
     [count] = helpers.count_visual_tokens(processor, messages)
-    inputs = helpers.prepare_inputs(processor, [helpers.check_messages(messages)])
+    inputs = prepare_inputs(processor, [helpers.check_messages(messages)])
     image_pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
     assert count.tokens == int((inputs["input_ids"] == image_pad).sum())
     assert count.resized_wh == (96, 64)  # already multiples of 32: kept

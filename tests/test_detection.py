@@ -194,7 +194,9 @@ def test_non_latin_label_is_rendered():
     plain = np.asarray(draw_detections(image, [Detection("", (300, 300, 700, 900))]))
     labelled = np.asarray(draw_detections(image, [Detection("自行车", (300, 300, 700, 900))]))
     assert (plain != labelled).any(axis=-1).sum() > 50  # a label box with glyphs was drawn
-    assert helpers.fonts.font_path() is not None, "install fonts-noto-cjk or fonts-dejavu-core"
+    assert helpers.common.fonts.font_path() is not None, (
+        "install fonts-noto-cjk or fonts-dejavu-core"
+    )
 
 
 def test_points_drawn_as_markers():

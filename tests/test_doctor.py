@@ -186,7 +186,7 @@ def test_import_errors_fail_with_a_fix():
 
 
 def test_the_lock_is_read_as_the_verified_set():
-    verified = locked_versions((helpers.REPO_ROOT / "locks" / "main.txt").read_text())
+    verified = locked_versions((helpers.common.paths.REPO_ROOT / "locks" / "main.txt").read_text())
     assert verified["transformers"] and verified["torch"] and "qwen-vl-utils" in verified
 
 
@@ -207,7 +207,7 @@ def test_the_supported_floor_is_the_one_requirements_txt_sets():
 
     line = next(
         line
-        for line in (helpers.REPO_ROOT / "requirements.txt").read_text().splitlines()
+        for line in (helpers.common.paths.REPO_ROOT / "requirements.txt").read_text().splitlines()
         if line.startswith("transformers")
     )
     floors = [s.version for s in Requirement(line).specifier if s.operator == ">="]

@@ -10,13 +10,12 @@ import helpers
 from helpers.document import (
     Block,
     draw_blocks,
-    load_document_truth,
     page_text,
     parse_document,
     parse_document_html,
     parse_document_markdown,
-    score_document,
 )
+from helpers.scoring import load_document_truth, score_document
 
 DOCUMENT = helpers.INPUT_DIR / "document"
 
@@ -291,7 +290,7 @@ def test_load_document_truth_errors_name_the_file(tmp_path):
     ],
 )
 def test_defuse_markup(markup, expected):
-    assert helpers.text.defuse_markup(markup) == expected
+    assert helpers.common.text.defuse_markup(markup) == expected
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import pytest
 
 import helpers
 from helpers.events import (
-    EVENTS_PROMPT,
     Event,
     load_event_truth,
     load_timing_questions,
@@ -17,6 +16,7 @@ from helpers.events import (
     summarize_matches,
     temporal_iou,
 )
+from helpers.prompts import EVENTS_PROMPT
 
 # The answer shape of the official video cookbook's event-localisation example.
 OFFICIAL = """{

@@ -6,7 +6,6 @@ import pytest
 
 import helpers
 from helpers.facts import (
-    KEY_FACTS_PROMPT,
     Item,
     ReceiptFacts,
     load_receipt_truth,
@@ -15,6 +14,7 @@ from helpers.facts import (
     parse_receipt_facts,
     score_receipt_facts,
 )
+from helpers.prompts import KEY_FACTS_PROMPT
 
 RECEIPTS = helpers.INPUT_DIR / "receipts"
 
@@ -219,7 +219,7 @@ def test_facts_rows(answer, store, total):
     truth = load_receipt_truth(RECEIPTS / "manifest.json")[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        [row] = helpers.facts_rows([truth], [answer])
+        [row] = helpers.facts.facts_rows([truth], [answer])
     assert (row["image"], row["condition"]) == (truth.image.name, truth.condition)
     assert (row["store"], row["total"]) == (store, total)
 
@@ -227,4 +227,4 @@ def test_facts_rows(answer, store, total):
 def test_facts_rows_counts_must_match():
     truths = load_receipt_truth(RECEIPTS / "manifest.json")[:2]
     with pytest.raises(ValueError, match="one answer per receipt"):
-        helpers.facts_rows(truths, ["{}"])
+        helpers.facts.facts_rows(truths, ["{}"])

@@ -2,9 +2,10 @@ import pytest
 import torch
 
 import helpers
-from helpers import fast as fast_mod
-from helpers.chat import GENERATION_PRESETS, prepare_inputs
+from helpers.chat import prepare_inputs
+from helpers.fast import decode as fast_mod
 from helpers.fast import fast_generate
+from helpers.prompts import GENERATION_PRESETS
 
 CASES = {
     "image": lambda: helpers.image_message(helpers.INPUT_DIR / "fruits.jpg", "Describe."),

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from helpers.files import write_atomic
+from helpers.common.files import write_atomic
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
 from PIL import Image, ImageDraw
 
-from helpers import fonts
+from helpers.common import fonts
 
 MISSING = "\U0010fffd"  # a private-use code point no font draws: its glyph is the "missing" box
 

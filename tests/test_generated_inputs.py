@@ -22,7 +22,12 @@ GENERATORS = [
 
 
 def _make(script, out, seed=None):
-    args = [sys.executable, str(helpers.REPO_ROOT / "scripts" / script), "--out", str(out)]
+    args = [
+        sys.executable,
+        str(helpers.common.paths.REPO_ROOT / "scripts" / script),
+        "--out",
+        str(out),
+    ]
     subprocess.run(
         [*args, *(["--seed", str(seed)] if seed else [])], check=True, capture_output=True
     )

@@ -16,7 +16,7 @@ import pytest
 
 import helpers
 
-ROOT = helpers.REPO_ROOT
+ROOT = helpers.common.paths.REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_gpu_run_installs_carried_wheels_offline_and_completes(wheels, tmp_path)
     assert "of_roofline_%" in out
     rows = json.loads((helpers.OUTPUT_DIR / "bench" / "generate_small.json").read_text())["rows"]
     cases = {r["case"]: r for r in rows}
-    assert cases["image"]["visual_tokens"] == helpers.estimate_visual_tokens((512, 512))
+    assert cases["image"]["visual_tokens"] == helpers.budget.estimate_visual_tokens((512, 512))
     assert cases["text only x8"]["batch"] == 8
     assert all(r["decode_tok_s"] > 0 and r["roofline_steps_s"] > 0 for r in rows)
     fast = {r["case"] for r in rows if r["path"] == "fast"}

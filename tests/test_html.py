@@ -240,7 +240,7 @@ def test_page_from_answer(answer, html, is_sample):
     else:
         assert page.html.startswith("<!DOCTYPE html>") and page.html.endswith("</html>")
     if is_sample:
-        assert page.caption == f"no HTML in the answer: {helpers.SAMPLE_CAPTION}"
+        assert page.caption == f"no HTML in the answer: {helpers.html.SAMPLE_CAPTION}"
         assert any("Showing instead" in str(w.message) for w in caught)
     else:
         assert page.caption == "rendered from the answer"
@@ -270,12 +270,12 @@ def test_no_browser_is_a_clear_error_naming_the_fix(monkeypatch, tmp_path):
     ):
         render_html(PAGE, tmp_path / "page.png")
     with pytest.warns(UserWarning, match="no screenshot"):
-        assert helpers.screenshot_or_none(PAGE, tmp_path / "page.png") is None
+        assert helpers.sketch.screenshot_or_none(PAGE, tmp_path / "page.png") is None
 
 
 def test_side_by_side_shows_a_note_without_a_screenshot(tmp_path):
     sketch = helpers.INPUT_DIR / "sketch_chat.png"
-    result = helpers.SketchPage(sketch, SAMPLE, tmp_path / "x.html", None)
+    result = helpers.sketch.SketchPage(sketch, SAMPLE, tmp_path / "x.html", None)
     grid = helpers.side_by_side([result], tile_wh=(200, 120))
     assert grid.size == (402, 120)
     note = np.asarray(grid)[:, 202:]

@@ -16,7 +16,7 @@ from PIL import Image
 from qwen_vl_utils.vision_process import fetch_image
 
 import helpers
-from helpers.errors import InputError
+from helpers.common.errors import InputError
 from helpers.images import to_image
 from helpers.messages import check_messages, image_message
 
@@ -291,8 +291,8 @@ class _ImageServer:
 
 @pytest.fixture
 def image_server(monkeypatch):
-    monkeypatch.setattr(helpers.files, "URL_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(helpers.files, "URL_MAX_BYTES", 2_000)
+    monkeypatch.setattr(helpers.common.files, "URL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(helpers.common.files, "URL_MAX_BYTES", 2_000)
     server = _ImageServer()
     yield server
     server.close()
@@ -315,7 +315,7 @@ def test_bad_image_urls(image_server, path, pattern):
 
 
 def test_server_that_never_answers(monkeypatch, tiny):
-    monkeypatch.setattr(helpers.files, "URL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(helpers.common.files, "URL_TIMEOUT_S", 1.0)
     _model, processor = tiny
     with socket.socket() as silent:  # connections are taken (backlog), never answered
         silent.bind(("127.0.0.1", 0))

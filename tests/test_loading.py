@@ -5,7 +5,7 @@ import torch
 
 import helpers
 from helpers.runtime import DeviceCaps, detect_caps, device_problem
-from helpers.tiny import build_tiny_checkpoint
+from helpers.testing.tiny import build_tiny_checkpoint
 
 # Loading and building checkpoints is what changes with the transformers version.
 pytestmark = pytest.mark.transformers
@@ -96,8 +96,8 @@ def package_logger():
 def test_show_status_prints_plain_lines_once(package_logger, capsys):
     import logging
 
-    helpers.show_status()
-    helpers.show_status()  # a second call adds no second handler
+    helpers.common.status.show_status()
+    helpers.common.status.show_status()  # a second call adds no second handler
     logging.getLogger("helpers.loading").info("Loaded %s", "x")
     logging.getLogger("helpers.loading").debug("not shown")
     assert capsys.readouterr().out == "Loaded x\n"
@@ -114,8 +114,8 @@ def test_tiny_variants(tmp_path, monkeypatch, variant, head_dim, mrope_section):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     monkeypatch.setenv("QWEN_VL_CACHE", str(tmp_path))
-    folder = helpers.tiny.ensure_tiny_checkpoint(variant=variant)
-    assert folder == helpers.tiny.tiny_model_dir(variant) and folder.parent == tmp_path
+    folder = helpers.testing.tiny.ensure_tiny_checkpoint(variant=variant)
+    assert folder == helpers.testing.tiny.tiny_model_dir(variant) and folder.parent == tmp_path
     model = AutoModelForImageTextToText.from_pretrained(folder)
     text = model.config.text_config
     assert text.head_dim == head_dim
@@ -130,7 +130,7 @@ def test_tiny_variants(tmp_path, monkeypatch, variant, head_dim, mrope_section):
 
 def test_unknown_tiny_variant():
     with pytest.raises(ValueError, match=r"unknown tiny variant 'big'.*'default', 'vllm'"):
-        helpers.tiny.ensure_tiny_checkpoint(variant="big")
+        helpers.testing.tiny.ensure_tiny_checkpoint(variant="big")
 
 
 def _hub_error(cls, status):
@@ -242,7 +242,7 @@ def test_cuda_on_a_cpu_machine_is_refused_before_loading(monkeypatch):
     ],
 )
 def test_damaged_tiny_checkpoint_is_rebuilt(damage, tmp_path, monkeypatch, caplog):
-    from helpers.tiny import MANIFEST, checkpoint_damage, ensure_tiny_checkpoint
+    from helpers.testing.tiny import MANIFEST, checkpoint_damage, ensure_tiny_checkpoint
 
     monkeypatch.setenv("QWEN_VL_CACHE", str(tmp_path))
     path = ensure_tiny_checkpoint()

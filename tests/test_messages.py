@@ -3,7 +3,8 @@ import pytest
 from PIL import Image
 
 import helpers
-from helpers.messages import InputError, MissingInputError, check_messages, image_message
+from helpers.common.errors import InputError, MissingInputError
+from helpers.messages import check_messages, image_message
 
 
 def test_missing_image_names_path_and_fix(tmp_path):

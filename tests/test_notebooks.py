@@ -10,11 +10,11 @@ import pytest
 
 import helpers
 
-NOTEBOOKS = sorted((helpers.REPO_ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((helpers.common.paths.REPO_ROOT / "notebooks").glob("*.ipynb"))
 
 
 def _sync_module():
-    path = helpers.REPO_ROOT / "scripts" / "sync_notebooks.py"
+    path = helpers.common.paths.REPO_ROOT / "scripts" / "sync_notebooks.py"
     spec = importlib.util.spec_from_file_location("sync_notebooks", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -56,8 +56,11 @@ def test_repository_url_is_written_in_one_place():
     # Only the sync script names the repository; notebooks get it from there.
     url = SYNC.REPOSITORY_URL
     holders = [
-        p.relative_to(helpers.REPO_ROOT).as_posix()
-        for p in [*helpers.REPO_ROOT.glob("*.md"), *helpers.REPO_ROOT.glob("helpers/*.py")]
+        p.relative_to(helpers.common.paths.REPO_ROOT).as_posix()
+        for p in [
+            *helpers.common.paths.REPO_ROOT.glob("*.md"),
+            *helpers.common.paths.REPO_ROOT.glob("helpers/*.py"),
+        ]
         if url in p.read_text(encoding="utf-8")
     ]
     assert holders == []
@@ -144,7 +147,7 @@ def _recorder():
     """scripts/record_outputs.py, whose checks a stored output must pass."""
     import sys
 
-    scripts = str(helpers.REPO_ROOT / "scripts")
+    scripts = str(helpers.common.paths.REPO_ROOT / "scripts")
     sys.path.insert(0, scripts)  # it imports scripts/test_env.py
     try:
         spec = importlib.util.spec_from_file_location(
@@ -170,7 +173,7 @@ def test_stored_outputs_name_no_machine_and_stay_small(path):
 
 def _stored_picture_check():
     """The comparison the repository's conftest.py adds to nbval's, around a check that passes."""
-    path = helpers.REPO_ROOT / "conftest.py"
+    path = helpers.common.paths.REPO_ROOT / "conftest.py"
     spec = importlib.util.spec_from_file_location("root_conftest", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -3,7 +3,8 @@ import pytest
 from PIL import Image
 
 import helpers
-from helpers.ocr import cer, normalize_text, ocr_folder, wer
+from helpers.ocr import ocr_folder
+from helpers.scoring import cer, normalize_text, wer
 
 
 @pytest.mark.parametrize(
@@ -316,7 +317,7 @@ def test_compare_prompts_reuses_done_tables(tiny, tmp_path):
 
     model, processor = tiny
     done = pd.DataFrame({"image": ["imageTextN.png"], "cer": [0.0]})
-    tables = helpers.compare_prompts(
+    tables = helpers.ocr.compare_prompts(
         model,
         processor,
         helpers.INPUT_DIR / "text",

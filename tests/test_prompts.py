@@ -11,7 +11,7 @@ import helpers
 from helpers import prompts
 from helpers.chat import PresencePenalty, _generation_kwargs
 from helpers.detection import parse_detections, parse_points
-from helpers.remote import RemoteModel, request_body
+from helpers.serving import RemoteModel, request_body
 
 # --- prompts ---------------------------------------------------------------------------------
 
@@ -179,11 +179,11 @@ def test_sampling_preset_runs_locally(tiny):
 
 
 def test_budgets_in_tokens():
-    assert helpers.pixel_budget_tokens(helpers.OCR_PIXELS) == {
+    assert helpers.prompts.pixel_budget_tokens(helpers.OCR_PIXELS) == {
         "min_pixels": 512,
         "max_pixels": 2048,
     }
-    assert helpers.pixel_budget_tokens(helpers.GROUNDING_PIXELS) == {
+    assert helpers.prompts.pixel_budget_tokens(helpers.GROUNDING_PIXELS) == {
         "min_pixels": 64,
         "max_pixels": 9800,
     }

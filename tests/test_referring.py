@@ -8,13 +8,12 @@ from PIL import Image
 
 import helpers
 from helpers.detection import Detection
+from helpers.prompts import attribute_prompt, referring_prompt
 from helpers.referring import (
     AttributedBox,
-    attribute_prompt,
     load_referring_truth,
     normalize_attribute,
     parse_attributed_boxes,
-    referring_prompt,
     score_attributes,
     score_referring,
 )

@@ -11,7 +11,8 @@ from openai_stub import MODEL, REPLY, StubServer
 from PIL import Image
 
 import helpers
-from helpers.remote import RemoteError, RemoteModel, connect
+from helpers.common.errors import RemoteError
+from helpers.serving import RemoteModel, connect
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ def test_image_url_is_left_for_the_server_to_fetch(remote, server):
 
 def test_image_url_with_a_budget_is_downloaded_within_the_deadline(remote, server, monkeypatch):
     model, processor = remote
-    monkeypatch.setattr(helpers.files, "URL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(helpers.common.files, "URL_TIMEOUT_S", 1.0)
     with socket.socket() as silent:  # connections are taken (backlog), never answered
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -576,7 +577,7 @@ def test_visual_tokens_without_a_local_processor(remote, tiny, rgb_image):
     ],
 )
 def test_redact(text, hidden):
-    from helpers.remote import redact
+    from helpers.serving import redact
 
     shown = redact(text, (SECRET,))
     assert hidden not in shown and "***" in shown
@@ -600,7 +601,7 @@ def test_redact(text, hidden):
     ],
 )
 def test_server_urls_are_shown_without_credentials(url, shown, secrets):
-    from helpers.remote import redact, redact_url, url_secrets
+    from helpers.serving import redact, redact_url, url_secrets
 
     assert redact_url(url) == shown
     assert set(secrets) <= set(url_secrets(url))

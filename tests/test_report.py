@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import report
+
+SCRIPTS = helpers.common.paths.REPO_ROOT / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+import report_card as report  # noqa: E402  (scripts/ is not a package)
 
 
 def test_record_results_merges_sections_atomically(tmp_path):
@@ -97,7 +100,7 @@ def _notebook(path, *sources):
 def _run(tmp_path, *args, model="tiny"):
     env = {
         **os.environ,
-        "PYTHONPATH": str(helpers.REPO_ROOT),
+        "PYTHONPATH": str(helpers.common.paths.REPO_ROOT),
         "QWEN_VL_MODEL": model,
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_CACHE": str(tmp_path / "empty-hub-cache"),  # the real model is never cached here
@@ -106,7 +109,7 @@ def _run(tmp_path, *args, model="tiny"):
     return subprocess.run(
         [
             sys.executable,
-            str(helpers.REPO_ROOT / "scripts" / "run_notebooks.py"),
+            str(helpers.common.paths.REPO_ROOT / "scripts" / "run_notebooks.py"),
             "--out",
             str(tmp_path / "out"),
             *args,
@@ -121,11 +124,11 @@ def _run(tmp_path, *args, model="tiny"):
 def test_runner_reports_ok_failed_and_skipped_notebooks(tmp_path):
     ok = _notebook(
         tmp_path / "10_ok.ipynb",
-        "import helpers\nhelpers.record_results('10_ok', 'score', {'cer': 0.25})",
+        f"import sys\nsys.path.insert(0, {str(SCRIPTS)!r})\nimport report_card\nreport_card.record_results('10_ok', 'score', {{'cer': 0.25}})",
     )
     bad = _notebook(
         tmp_path / "11_bad.ipynb",
-        "import helpers\nhelpers.record_results('11_bad', 'partial', {'n': 1})",
+        f"import sys\nsys.path.insert(0, {str(SCRIPTS)!r})\nimport report_card\nreport_card.record_results('11_bad', 'partial', {{'n': 1}})",
         "raise ValueError('boom')",
     )
     no_model = _notebook(  # a real failed load: a checkpoint folder that does not exist
@@ -171,7 +174,7 @@ def test_runner_reports_ok_failed_and_skipped_notebooks(tmp_path):
 def test_main_job_offline_stops_before_the_first_notebook(tmp_path):
     later = _notebook(tmp_path / "10_never.ipynb", "print('never runs')")
     start = time.monotonic()
-    result = _run(tmp_path, str(later), model=helpers.DEFAULT_MODEL_ID)
+    result = _run(tmp_path, str(later), model=helpers.loading.DEFAULT_MODEL_ID)
     assert time.monotonic() - start < 30  # not the hub's minutes of retries
     assert result.returncode == 1
     assert "Stopped before the first notebook" in result.stderr
@@ -207,17 +210,19 @@ def _assigned_names(notebook) -> set[str]:
 
 @pytest.mark.parametrize("stem", sorted(report.REPORT_SECTIONS))
 def test_report_sections_name_variables_the_notebook_assigns(stem):
-    notebook = helpers.REPO_ROOT / "notebooks" / f"{stem}.ipynb"
+    notebook = helpers.common.paths.REPO_ROOT / "notebooks" / f"{stem}.ipynb"
     missing = set(report.REPORT_SECTIONS[stem].values()) - _assigned_names(notebook)
     assert not missing, f"{stem} never assigns {sorted(missing)}"
 
 
 def test_every_notebook_has_report_sections():
-    stems = {p.stem for p in (helpers.REPO_ROOT / "notebooks").glob("*.ipynb")}
+    stems = {p.stem for p in (helpers.common.paths.REPO_ROOT / "notebooks").glob("*.ipynb")}
     assert stems == set(report.REPORT_SECTIONS)
 
 
-@pytest.mark.parametrize("path", sorted((helpers.REPO_ROOT / "notebooks").glob("*.ipynb")))
+@pytest.mark.parametrize(
+    "path", sorted((helpers.common.paths.REPO_ROOT / "notebooks").glob("*.ipynb"))
+)
 def test_lessons_hold_no_recording_calls(path):
     assert "record_results" not in path.read_text(encoding="utf-8")
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 import helpers
 from helpers import video as video_mod
+from helpers.chat import prepare_inputs
 from helpers.video import available_backends, cache_entry, even_indices, sample_frames
 
 FPS = 10
@@ -216,7 +217,7 @@ def test_video_tokens_match_processor(tiny, clip):
         clip, "What happens?", nframes=8, min_pixels=64 * 32, max_pixels=128 * 32 * 32
     )
     [count] = helpers.count_visual_tokens(processor, messages)
-    inputs = helpers.prepare_inputs(processor, [helpers.check_messages(messages)])
+    inputs = prepare_inputs(processor, [helpers.check_messages(messages)])
     video_pad = processor.tokenizer.convert_tokens_to_ids("<|video_pad|>")
     assert count.kind == "video" and count.grid_thw[0] == 4  # 8 frames, temporal patch 2
     assert count.tokens == int((inputs["input_ids"] == video_pad).sum())
@@ -246,7 +247,7 @@ def test_image_grid_caps_large_tiles():
 
 def test_describe_video_reads_the_container(clip):
     info = helpers.describe_video(clip)
-    assert isinstance(info, helpers.VideoInfo)
+    assert isinstance(info, helpers.video.VideoInfo)
     assert (info.frames, info.fps, info.size_wh) == (50, FPS, (16 * BITS, 48))
     assert info.seconds == pytest.approx(50 / FPS)
 
@@ -274,7 +275,7 @@ def test_video_timestamps_are_the_processors_markers(tiny):
 
 def test_server_timestamps_mirror_the_processors(tiny):
     from helpers.budget import _timestamps_from_metadata
-    from helpers.remote import RemoteProcessor
+    from helpers.serving import RemoteProcessor
 
     _model, processor = tiny
     messages = helpers.video_message(helpers.INPUT_DIR / "events.mp4", "When?", fps=4.0)

@@ -22,10 +22,11 @@ from packaging.version import Version
 from PIL import Image
 
 import helpers
-from helpers.chat import _generation_kwargs, prepare_inputs
+from helpers.chat import Answer, _generation_kwargs, prepare_inputs
+from helpers.common.errors import RemoteError
 from helpers.ocr import output_file
-from helpers.remote import RemoteError, connect, request_body
-from helpers.remote_media import SERVER_IMAGE_MIN_PIXELS
+from helpers.serving import connect, request_body
+from helpers.serving.media import SERVER_IMAGE_MIN_PIXELS
 
 URL = os.environ.get("QWEN_VL_VLLM_URL")
 TRUSTED = os.environ.get("QWEN_VL_VLLM_TRUSTED") == "1"
@@ -58,7 +59,9 @@ def remote():
 def local_processor():
     from transformers import AutoProcessor
 
-    return AutoProcessor.from_pretrained(helpers.tiny.ensure_tiny_checkpoint(variant="vllm"))
+    return AutoProcessor.from_pretrained(
+        helpers.testing.tiny.ensure_tiny_checkpoint(variant="vllm")
+    )
 
 
 def local_tokens(processor, messages) -> int:
@@ -239,8 +242,8 @@ def test_image_by_path_and_pil(remote):
         helpers.image_message(helpers.load_image(IMAGE), "Describe."),
         max_new_tokens=6,
     )
-    assert isinstance(by_path, helpers.Answer) and by_path.strip()
-    assert isinstance(pil, helpers.Answer) and pil.strip()
+    assert isinstance(by_path, Answer) and by_path.strip()
+    assert isinstance(pil, Answer) and pil.strip()
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
@@ -351,7 +354,7 @@ def test_ocr_folder(remote, tmp_path):
     table = helpers.ocr_folder(
         model, processor, folder, out_dir=tmp_path, max_new_tokens=16, progress=False
     )
-    images = helpers.list_images(folder)
+    images = helpers.ocr.list_images(folder)
     assert list(table["status"]) == ["done"] * len(images) and len(images) >= 3
     assert np.isfinite(table["cer"]).all()  # scored against the truth beside each receipt
     # each file holds the server's greedy answer for that receipt (the random model's answer

@@ -1,6 +1,6 @@
 """Qwen3-VL's vision geometry: the sizes every pixel and token count is built from.
 
-Every module may import this one: it imports only :mod:`helpers.errors`.
+Every module may import this one: it imports only :mod:`helpers.common.errors`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def check_pixel_order(min_pixels: float | None, max_pixels: float | None, where:
         >>> check_pixel_order(2048, 1024, "pixels")
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: pixels: min_pixels (2048) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
+        helpers.common.errors.InputError: pixels: min_pixels (2048) is larger than max_pixels (1024); lower min_pixels or raise max_pixels.
     """
     if min_pixels is not None and max_pixels is not None and min_pixels > max_pixels:
         raise InputError(
@@ -68,7 +68,7 @@ def video_frame_floor(
 
     qwen-vl-utils raises every frame to at least ``min_pixels`` (``default`` when not given) and stops
     at a bare ``AssertionError`` when ``max_pixels`` is below it. This is the one rule the package
-    applies instead (in :func:`helpers.check_messages` and :func:`helpers.estimate_visual_tokens`):
+    applies instead (in :func:`helpers.check_messages` and :func:`helpers.budget.estimate_visual_tokens`):
     a ``max_pixels`` below the default floor lowers the floor to ``max_pixels``.
 
     Args:
@@ -142,3 +142,59 @@ def image_pixel_bounds(
     ):
         return max_pixels, max_pixels
     return min_pixels, max_pixels
+
+
+def video_frame_size(
+    size_wh: tuple[int, int],
+    num_frames: int,
+    *,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    total_pixels: float | None = None,
+    patch_size: int = PATCH_SIZE,
+    merge_size: int = MERGE_SIZE,
+    where: str = "video",
+) -> tuple[int, int]:
+    """The size qwen-vl-utils resizes every frame of a ``num_frames``-frame video to.
+
+    Its own arithmetic, defaults included: at least ``min_pixels`` (128 tokens) per frame, at most
+    768 tokens per frame, and ``total_pixels`` shared by the frames (two frames make one temporal
+    patch). The server path resizes frames with it before sending them.
+
+    Args:
+        size_wh: The video's frame size.
+        num_frames: Frames sampled (an even number, as qwen-vl-utils samples).
+        min_pixels: The item's floor per frame, if set (see :func:`helpers.common.sizes.video_frame_floor`).
+        max_pixels: The item's ceiling per frame, if set.
+        total_pixels: The item's budget for all frames together, if set.
+        patch_size: Side of a vision patch in pixels.
+        merge_size: Patches merged per token side.
+        where: What to name in an error.
+
+    Returns:
+        ``(width, height)``, both multiples of ``patch_size * merge_size``.
+
+    Raises:
+        InputError: ``min_pixels`` is larger than ``max_pixels``.
+
+    Example:
+        >>> video_frame_size((320, 240), 16)  # enlarged to the 128-token floor
+        (448, 320)
+        >>> video_frame_size((1920, 1080), 64, total_pixels=8192 * 32 * 32)
+        (672, 384)
+    """
+    from qwen_vl_utils import vision_process as vp
+
+    factor = patch_size * merge_size
+    width, height = size_wh
+    low = video_frame_floor(
+        min_pixels, max_pixels, default=vp.VIDEO_MIN_TOKEN_NUM * factor**2, where=where
+    )
+    total = total_pixels if total_pixels is not None else vp.MODEL_SEQ_LEN * factor**2 * 0.9
+    cap = max(
+        min(vp.VIDEO_MAX_TOKEN_NUM * factor**2, total / num_frames * vp.FRAME_FACTOR),
+        int(low * 1.05),
+    )
+    high = min(max_pixels, cap) if max_pixels is not None else cap
+    h, w = vp.smart_resize(height, width, factor=factor, min_pixels=low, max_pixels=high)
+    return w, h

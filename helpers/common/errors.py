@@ -27,7 +27,7 @@ class MissingInputError(InputError, FileNotFoundError):
     It is both an :class:`InputError` and a ``FileNotFoundError``.
 
     Example:
-        >>> from helpers.files import check_file
+        >>> from helpers.common.files import check_file
         >>> try:
         ...     check_file("no/such/photo.jpg", "image")
         ... except FileNotFoundError as error:
@@ -58,7 +58,7 @@ class RemoteError(RuntimeError):
     Example:
         >>> import helpers
         >>> try:
-        ...     helpers.connect("http://127.0.0.1:9/v1", timeout_s=2)
+        ...     helpers.serving.connect("http://127.0.0.1:9/v1", timeout_s=2)
         ... except RemoteError as error:
         ...     print(str(error)[:40])
         cannot reach the server at http://127.0.

@@ -23,8 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomic
-from .paths import OUTPUT_DIR
+from helpers.common.files import write_atomic
+from helpers.common.paths import OUTPUT_DIR
 
 LIBRARIES = (
     "torch", "transformers", "accelerate", "qwen-vl-utils", "flash-attn", "torchcodec", "decord",

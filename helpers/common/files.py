@@ -41,7 +41,7 @@ def check_file(path: str | os.PathLike, kind: str, where: str = "") -> Path:
         >>> check_file(helpers.INPUT_DIR, "image")
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: image path ... is a folder, not a file: pass one file inside it (e.g. ...).
+        helpers.common.errors.InputError: image path ... is a folder, not a file: pass one file inside it (e.g. ...).
     """
     text = os.fspath(path)
     place = f" ({where})" if where else ""
@@ -148,7 +148,7 @@ def fetch_url(
         >>> fetch_url("http://127.0.0.1:9/cat.png", timeout_s=2)
         Traceback (most recent call last):
         ...
-        helpers.errors.InputError: 'http://127.0.0.1:9/cat.png' could not be downloaded (...). Check the address, ...
+        helpers.common.errors.InputError: 'http://127.0.0.1:9/cat.png' could not be downloaded (...). Check the address, ...
     """
     import requests
 

@@ -6,7 +6,7 @@ gets the server's choice of frames and pixels, whatever the item asked for. So t
 what the local path does: an image with a budget is resized with qwen-vl-utils' ``fetch_image``;
 a video's frames are counted with qwen-vl-utils' ``smart_nframes``, read with
 :func:`helpers.sample_frames` and resized with qwen-vl-utils' arithmetic
-(:func:`helpers.budget.video_frame_size`), then sent as a short Motion-JPEG video whose frame rate
+(:func:`helpers.common.sizes.video_frame_size`), then sent as a short Motion-JPEG video whose frame rate
 puts every frame at its original time. The server keeps such frames and sizes as they are and
 writes the same timestamps before them, so it sees the visual tokens the local path would.
 
@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .files import fetch_url
-from .images import load_image
-from .sizes import PATCH_SIZE
-from .text import is_url, strip_file_scheme
+from ..common.files import fetch_url
+from ..common.sizes import PATCH_SIZE, video_frame_size
+from ..common.text import is_url, strip_file_scheme
+from ..images import load_image
+from ..video import describe_video, even_indices, sample_frames
 
 #: Frames per second a default server keeps at most (the Qwen3-VL video processor's ``fps``).
 SERVER_MAX_FPS = 2.0
@@ -100,7 +101,7 @@ def prepare_image(item: dict[str, Any], *, patch_size: int = PATCH_SIZE) -> Prep
 
     Without ``min_pixels``/``max_pixels`` the original file travels unchanged (the server resizes
     it with the same arithmetic); with them, qwen-vl-utils' ``fetch_image`` resizes it (an http(s)
-    URL is downloaded first, within :data:`helpers.files.URL_TIMEOUT_S`) and a PNG travels.
+    URL is downloaded first, within :data:`helpers.common.files.URL_TIMEOUT_S`) and a PNG travels.
 
     Args:
         item: a content item from :func:`helpers.check_messages` (``image`` or ``image_url``).
@@ -135,8 +136,6 @@ def prepare_image(item: dict[str, Any], *, patch_size: int = PATCH_SIZE) -> Prep
 def _frames_from_file(path: str, item: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Frames and their times, as qwen-vl-utils would choose them, read by :func:`sample_frames`."""
     from qwen_vl_utils import vision_process as vp
-
-    from .video import describe_video, sample_frames
 
     info = describe_video(path)
     fps = info.fps if info.fps and info.fps > 0 else vp.FPS
@@ -176,7 +175,6 @@ def _fit_rate(
     rate = (len(frames) - 1) / span
     if max_fps is None or rate <= max_fps:
         return frames, timestamps, rate
-    from .video import even_indices
 
     keep = max(2, int(max_fps * span + 1) // 2 * 2)
     chosen = even_indices(len(frames), keep)
@@ -245,7 +243,6 @@ def prepare_video(
         >>> video.frames, video.size_wh, round(video.fps, 3)
         (8, (448, 320), 0.886)
     """
-    from .budget import video_frame_size
 
     value = item["video"]
     if isinstance(value, list):

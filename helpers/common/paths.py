@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT: Path = Path(__file__).resolve().parent.parent
+REPO_ROOT: Path = Path(__file__).resolve().parents[2]  # helpers/common/paths.py -> the repository
 INPUT_DIR: Path = REPO_ROOT / "input"
 OUTPUT_DIR: Path = REPO_ROOT / "outputs"
 

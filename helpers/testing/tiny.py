@@ -16,9 +16,10 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from .paths import cache_dir
-from .sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
+from ..common.paths import cache_dir
+from ..common.sizes import MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _check_variant(variant: str) -> int:
 
 
 def tiny_model_dir(variant: str = "default") -> Path:
-    """Where the tiny checkpoint is cached: a folder under :func:`helpers.paths.cache_dir`, named with
+    """Where the tiny checkpoint is cached: a folder under :func:`helpers.common.paths.cache_dir`, named with
     the variant and the recipe version so a changed recipe builds anew.
 
     Args:
@@ -206,19 +207,21 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
     """
     if head_dim < 8 or head_dim % 8:
         raise ValueError(f"head_dim must be a positive multiple of 8, got {head_dim!r}.")
-    import torch
-    from transformers import (
-        GenerationConfig,
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
-
-    path = Path(path)
     tokenizer = _build_tokenizer()
     ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok, _ in SPECIAL_TOKENS}
+    config = _tiny_config(ids, head_dim)
+    if len(tokenizer) > config.text_config.vocab_size:
+        raise RuntimeError(
+            f"tiny tokenizer has {len(tokenizer)} tokens, vocab is {config.text_config.vocab_size}"
+        )
+    model = _tiny_model(config, ids, seed)
+    return _save_atomically(Path(path), model, _tiny_processor(tokenizer))
+
+
+def _tiny_config(ids: dict[str, int], head_dim: int) -> Any:
+    """A Qwen3-VL config two layers deep, with the released checkpoints' vision geometry."""
+    from transformers import Qwen3VLConfig
+
     text_config = {
         "vocab_size": 512,
         "hidden_size": 64,
@@ -249,7 +252,7 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
         "num_position_embeddings": 256,
         "deepstack_visual_indexes": [0, 1],
     }
-    config = Qwen3VLConfig(
+    return Qwen3VLConfig(
         text_config=text_config,
         vision_config=vision_config,
         image_token_id=ids["<|image_pad|>"],
@@ -258,10 +261,12 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
         vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
-    if len(tokenizer) > text_config["vocab_size"]:
-        raise RuntimeError(
-            f"tiny tokenizer has {len(tokenizer)} tokens, vocab is {text_config['vocab_size']}"
-        )
+
+
+def _tiny_model(config: Any, ids: dict[str, int], seed: int) -> Any:
+    """Random weights from ``seed``, with the Instruct checkpoints' generation defaults."""
+    import torch
+    from transformers import GenerationConfig, Qwen3VLForConditionalGeneration
 
     torch.manual_seed(seed)
     model = Qwen3VLForConditionalGeneration(config).train(False)
@@ -279,11 +284,18 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
         top_p=0.8,
         temperature=0.7,
     )
+    return model
+
+
+def _tiny_processor(tokenizer: Any) -> Any:
+    """The processor: Qwen3-VL's image and video processors with the released bounds."""
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
     vision = dict(
         patch_size=PATCH_SIZE, merge_size=MERGE_SIZE, temporal_patch_size=TEMPORAL_PATCH_SIZE
     )
     norm = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
-    processor = Qwen3VLProcessor(
+    return Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(
             **vision, **norm, size={"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32}
         ),
@@ -296,6 +308,9 @@ def build_tiny_checkpoint(path: str | os.PathLike, *, seed: int = 0, head_dim: i
         chat_template=CHAT_TEMPLATE,
     )
 
+
+def _save_atomically(path: Path, model: Any, processor: Any) -> Path:
+    """Write to a temporary folder beside ``path`` with a manifest, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
     try:
