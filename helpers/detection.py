@@ -11,8 +11,6 @@ Gemini's keys are read in Gemini's order, y first: ``box_2d`` is ``[ymin, xmin, 
 
 from __future__ import annotations
 
-import json
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,8 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .common.entries import parse_entries
 from .common.fonts import font_path, load_font
-from .common.text import fenced_blocks, visible_answer
 from .images import to_image
 
 SCALE = 1000.0
@@ -122,98 +120,6 @@ class Point:
         """
         x, y = self.point
         return round(x / SCALE * width), round(y / SCALE * height)
-
-
-def _json_candidates(text: str) -> list[str]:
-    """Fenced blocks (an unclosed last fence included), else the text from the first [ or {."""
-    blocks = [block.body for block in fenced_blocks(text) if block.body.strip()]
-    if blocks:
-        return blocks
-    start = min((i for i in (text.find("["), text.find("{")) if i >= 0), default=-1)
-    return [text[start:]] if start >= 0 else []
-
-
-#: Nesting deeper than this is not a list of boxes (Qwen3-VL writes depth 2 or 3): such text is
-#: not parsed, so it cannot exhaust the parser's recursion.
-MAX_JSON_DEPTH = 32
-
-
-def _depth(text: str) -> int:
-    """How deeply brackets nest in ``text`` (strings not excluded: an upper bound), in one pass."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}" and depth:
-            depth -= 1
-    return deepest
-
-
-def _load_entries(candidate: str, keep_cut_off: bool = False) -> list[Any]:
-    """JSON entries of one candidate; a cut-off last entry is dropped (kept as json-repair reads
-    it with ``keep_cut_off``), complete ones kept."""
-    import json_repair
-
-    body = candidate.strip()
-    if _depth(body) > MAX_JSON_DEPTH:
-        warnings.warn(
-            f"skipped JSON nested more than {MAX_JSON_DEPTH} levels deep: not a list of boxes or points",
-            stacklevel=4,
-        )
-        return []
-    last = max(body.rfind("]"), body.rfind("}"))
-    if last >= 0 and not re.search(r'[\[\]{}:"]', body[last + 1 :]):
-        body = body[: last + 1]  # prose (or a lone comma) after the JSON
-        complete = True
-    else:
-        complete = last >= 0 and last == len(body) - 1  # no closing bracket at all: cut off
-    try:
-        data, _end = json.JSONDecoder().raw_decode(body)
-        complete = True
-    except (ValueError, RecursionError):  # ValueError: also integers of over 4300 digits
-        # Python quotes, trailing commas or a cut-off answer: let json-repair read it. If the text
-        # stopped mid-entry, the repaired last entry is a guess: drop it.
-        try:
-            data = json_repair.loads(body)
-        except (ValueError, RecursionError, OverflowError) as exc:
-            warnings.warn(f"unreadable JSON skipped ({type(exc).__name__})", stacklevel=4)
-            return []
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        return []
-    entries = list(data)
-    if not complete and entries and not keep_cut_off:
-        entries = entries[:-1]
-    return entries
-
-
-def parse_entries(text: str, *, keep_cut_off: bool = False) -> list[Any]:
-    r"""Every JSON entry of a model answer, wherever it stands in the answer.
-
-    The thinking part is removed; JSON is read from fenced blocks (an unclosed last one included),
-    else from the first ``[`` or ``{``; Python-style quotes and trailing commas are repaired
-    (json-repair); an answer cut off mid-entry keeps its complete entries.
-
-    Args:
-        text: The model's answer.
-        keep_cut_off: Keep the entry the answer was cut off in, as json-repair reads it (e.g. one
-            object whose last field is incomplete: its complete fields are still useful).
-
-    Returns:
-        The entries (usually dicts), in order; ``[]`` when there is no JSON.
-
-    Example:
-        >>> parse_entries('Found:\n```json\n[{"label": "cat"}, {"label": "dog"}]\n```')
-        [{'label': 'cat'}, {'label': 'dog'}]
-        >>> parse_entries("[{'a': 1}, {'a': 2}, {'a':")  # cut off: the partial entry is dropped
-        [{'a': 1}, {'a': 2}]
-    """
-    entries: list[Any] = []
-    for candidate in _json_candidates(visible_answer(text)):
-        entries.extend(_load_entries(candidate, keep_cut_off))
-    return entries
 
 
 def _entries_or_warn(text: str, what: str) -> list[Any]:
@@ -374,8 +280,8 @@ def draw_detections(
         image: A PIL image or an HxWx3 array.
         detections: Boxes to draw.
         points: Points to draw.
-        colors: ``{label: (r, g, b)}``; by default :func:`label_colors` of all labels (pass the same
-            map to two drawings to keep their colours alike).
+        colors: ``{label: (r, g, b)}``; labels not in it get :func:`label_colors`' colours (pass
+            the same map to two drawings to keep their colours alike).
         dashed: Draw boxes dashed (e.g. ground truth next to predictions).
 
     Returns:
@@ -390,7 +296,8 @@ def draw_detections(
     """
     canvas = to_image(image, "draw_detections: image").copy()  # the input stays unchanged
     width, height = canvas.size
-    colors = colors or label_colors([d.label for d in detections] + [p.label for p in points])
+    labels = [d.label for d in detections] + [p.label for p in points]
+    colors = {**label_colors(labels), **(colors or {})}  # labels not in ``colors`` get their own
     font_size = max(12, round(min(width, height) / 40))
     if detections:
         canvas = _draw_boxes(canvas, detections, colors, font_size, dashed=dashed)

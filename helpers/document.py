@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from .common.markup import Node, html_tree, latex_table_text, node_text
+from .common.markup import Node, html_tree, latex_table_text, loop_as_text, node_text
 from .common.text import fenced_blocks, visible_answer
 from .detection import SCALE, Detection, draw_detections
 
@@ -35,9 +35,13 @@ _BLOCK_TAGS = {
     "blockquote", "img", "address", "dt", "dd",
 }  # fmt: skip
 _CAPTION_START = re.compile(r"^(?:figure|fig\.|table|chart|image)\s*\d+\b", re.IGNORECASE)
+#: The placeholders of the qwenvl markdown format. Four coordinates never take 200 characters;
+#: the bound keeps a placeholder opened again and again (a looping answer) linear to scan.
 _MD_COMMENT = re.compile(
-    r"<!--\s*(Image|Table|Figure|Chart)\s*\(([^)]*)\)\s*-->", re.IGNORECASE
-)  # the placeholders of the qwenvl markdown format
+    r"<!--\s*(Image|Table|Figure|Chart)\s*\(([^)]{0,200})\)\s*-->", re.IGNORECASE
+)
+#: An element with a box: the mark of a ``qwenvl html`` answer.
+_HAS_BBOX = re.compile(r"data-bbox\s*=", re.IGNORECASE)
 _LATEX_TABLE = re.compile(r"\\begin\{(?:tabular|array|table)\}")
 
 
@@ -265,9 +269,11 @@ def parse_document_markdown(text: str) -> list[Block]:
     """
     from markdown_it import MarkdownIt
 
-    body = _answer_body(text, ("markdown", "md"))
+    body, loop = loop_as_text(_answer_body(text, ("markdown", "md")))
     reader = _MarkdownReader(MarkdownIt("commonmark").enable("table").parse(body))
     blocks = [b for b in reader.read() if b.text or b.box is not None]
+    if loop:  # what the model looped on, kept as text (it counts in a score)
+        blocks.append(Block("paragraph", loop, None, "md:loop"))
     if reader.bad:
         warnings.warn(
             f"skipped {reader.bad} placeholder(s) with malformed coordinates", stacklevel=2
@@ -366,8 +372,10 @@ def parse_document(text: str, fmt: Literal["auto", "html", "markdown"] = "auto")
 
     Args:
         text: The model's answer.
-        fmt: ``"html"``, ``"markdown"``, or ``"auto"``: HTML when the answer holds ``data-bbox``
-            or an ``<html>``/``<body>`` element, else Markdown.
+        fmt: ``"html"``, ``"markdown"``, or ``"auto"``: HTML when the answer holds a
+            ``data-bbox`` attribute, a fenced ``html`` block, or is markup from its first character
+            (a placeholder comment aside), else Markdown; prose that mentions ``<body>`` stays
+            Markdown.
 
     Returns:
         The blocks (see :func:`parse_document_html` and :func:`parse_document_markdown`).
@@ -382,13 +390,23 @@ def parse_document(text: str, fmt: Literal["auto", "html", "markdown"] = "auto")
         ['heading', 'list_item']
     """
     if fmt == "auto":
-        looks_html = re.search(r"data-bbox|<html[\s>]|<body[\s>]", text, re.IGNORECASE)
-        fmt = "html" if looks_html else "markdown"
+        fmt = "html" if _looks_html(text) else "markdown"
     if fmt == "html":
         return parse_document_html(text)
     if fmt == "markdown":
         return parse_document_markdown(text)
     raise ValueError(f"fmt must be 'auto', 'html' or 'markdown', got {fmt!r}.")
+
+
+def _looks_html(text: str) -> bool:
+    """A ``data-bbox``, a fenced html block, or markup from the first character (not a comment)."""
+    if _HAS_BBOX.search(text):
+        return True
+    answer = visible_answer(text)
+    if any(block.tag in ("html", "xml") for block in fenced_blocks(answer)):
+        return True
+    start = answer.lstrip()
+    return start.startswith("<") and not start.startswith("<!--")
 
 
 # --- text and drawing ---------------------------------------------------------------

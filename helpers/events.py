@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .common.entries import parse_entries
 from .common.errors import InputError
 from .common.text import visible_answer
-from .detection import parse_entries
 
 T = TypeVar("T")
 
@@ -30,9 +30,15 @@ _END_KEYS = ("end_time", "end", "to", "stop", "end_timestamp", "finish")
 _RANGE_KEYS = ("timestamp", "timestamps", "time", "time_range", "timerange", "interval", "span")
 _TEXT_KEYS = ("description", "event", "caption", "label", "action", "activity", "text", "sentence")
 _LIST_KEYS = ("events", "results", "activities", "segments")
-_TIME = r"(?:\d+:)?\d+:\d+(?:[.,]\d+)?|\d+(?:\.\d+)?\s*(?:s|sec|secs|seconds)?\b"
-_RANGE = re.compile(rf"({_TIME})\s*(?:-|–|—|~|\bto\b)\s*({_TIME})", re.IGNORECASE)
-_LINE = re.compile(rf"^\W*({_TIME})\s*(?:-|–|—|~|\bto\b)\s*({_TIME})\W*\s*(.*)$", re.IGNORECASE)
+# Linear scans: a repeated part starts with a character the one before cannot take; a run is
+# followed only by optional parts or ones it cannot take. A time ("00:02.50", "2,5", "6.5 s")
+# starts after no digit, "." or ":"; an enum is a list's number ("1. " at a line's start).
+_TOKEN = re.compile(
+    r"(?<![\d.:])\d+(?::\d+){0,2}(?:[.,]\d+)?(?P<unit>\s{0,3}(?:seconds?|secs?|s)(?!\w))?", re.I
+)
+_JOIN = re.compile(r"[\s<>]*(?:-|–|—|~|to)[\s<>]*", re.I)  # between the two times of a range
+_ANSWER = re.compile(rf"(?P<enum>(?m:^)[ \t]*(?P<n>\d+)[.)](?=[ \t]+\S))|{_TOKEN.pattern}", re.I)
+_TIMESTAMP = re.compile(r"(\d+(?::\d+){0,2}(?:\.\d+)?)\s*(?:seconds?|secs?|s)?")
 
 
 @dataclass(frozen=True)
@@ -107,42 +113,37 @@ def parse_timestamp(value: Any) -> float | None:
         value: The time as written, or a JSON number.
 
     Returns:
-        Seconds, or ``None`` when unreadable or negative.
+        Seconds, or ``None`` when unreadable, negative, not finite or over 32 characters long.
 
     Example:
         >>> parse_timestamp("00:23.00"), parse_timestamp("01:02.50"), parse_timestamp("1:02:03")
         (23.0, 62.5, 3723.0)
-        >>> parse_timestamp("<2.5 seconds>"), parse_timestamp("soon")
-        (2.5, None)
+        >>> parse_timestamp("<2.5 seconds>"), parse_timestamp("soon"), parse_timestamp(10**400)
+        (2.5, None, None)
     """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds = float(value) if abs(value) < 1e300 else math.inf  # no OverflowError on 10**400
     else:
         text = str(value).strip().strip("<>").strip().lower().replace(",", ".")
-        text = re.sub(r"\s*(?:s|sec|secs|second|seconds)$", "", text)
-        parts = text.split(":")
-        if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d+(?:\.\d+)?", p) for p in parts):
-            return None
-        if any("." in p for p in parts[:-1]):
+        match = _TIMESTAMP.fullmatch(text)
+        if not match or len(match.group(1)) > 32:  # real: "00:00:06.499999999999999"; more: a loop
             return None
         seconds = 0.0
-        for part in parts:
+        for part in match.group(1).split(":"):
             seconds = seconds * 60 + float(part)
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-_ONE_TIME = re.compile(rf"<?\s*({_TIME})\s*>?", re.IGNORECASE)
-
-
 def parse_time_answer(text: str) -> float | None:
-    """The first time in a short answer (``"At 00:02.00."``), in seconds.
+    """The time in a short answer (``"At 00:02.00."``), in seconds.
 
     For questions like "at what second does ...?": reads ``mm:ss.ff`` (the model family's time
     format, so ``00:02.00`` is 2 s, not 0), ``hh:mm:ss``, ``m:ss`` and plain seconds (``2.5``,
     ``"2.5 s"``, ``"<2.5 seconds>"``), with prose around it; the thinking part of an answer is
-    skipped. When the answer holds several times, the first one counts.
+    skipped. The first time with ``:`` or a unit counts, else the first bare number, else a list's
+    number (``"1. "`` at a line's start): ``"1. 2 balls, the red at 00:04"`` is 4 s.
 
     Args:
         text: The model's answer.
@@ -158,13 +159,19 @@ def parse_time_answer(text: str) -> float | None:
         ...     warnings.simplefilter("ignore")
         ...     parse_time_answer("soon")
     """
-    answer = visible_answer(text)
-    for match in _ONE_TIME.finditer(answer):
-        seconds = parse_timestamp(match.group(1))
-        if seconds is not None:
-            return seconds
-    warnings.warn(f"no time found in the answer: {text[:80]!r}", stacklevel=2)
-    return None
+    bare = listed = None
+    for match in _ANSWER.finditer(visible_answer(text)):
+        if ":" in match.group(0) or match.group("unit"):  # a marked time: the first readable one
+            if (seconds := parse_timestamp(match.group(0))) is not None:
+                return seconds
+        elif match.group("enum"):
+            listed = parse_timestamp(match.group("n")) if listed is None else listed
+        elif bare is None:
+            bare = parse_timestamp(match.group(0))
+    bare = listed if bare is None else bare
+    if bare is None:
+        warnings.warn(f"no time found in the answer: {text[:80]!r}", stacklevel=2)
+    return bare
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,7 @@ def _from_events_file(path: str | os.PathLike, what: str, build: Callable[[Any],
     lacks and how to regenerate it."""
     try:
         return build(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise InputError(
             f"{os.fspath(path)!r} has no readable {what} ({exc}); regenerate it with "
             "`python scripts/make_events_video.py`."
@@ -233,12 +240,23 @@ def _lookup(entry: dict[str, Any], names: Sequence[str]) -> Any:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
+def _find_range(text: str) -> tuple[float | None, float | None, int, int] | None:
+    """(start s, end s, start index, end index) of the first two times joined by -, ~ or to."""
+    previous = None
+    for token in _TOKEN.finditer(text):
+        if previous and _JOIN.fullmatch(text, previous.end(), token.start()):
+            start, end = parse_timestamp(previous.group(0)), parse_timestamp(token.group(0))
+            return start, end, previous.start(), token.end()
+        previous = token
+    return None
+
+
 def _range(value: Any) -> tuple[float | None, float | None]:
     """(start, end) of ``"00:02.00 - 00:08.00"``, ``[2, 8]`` or one time (end = start)."""
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return parse_timestamp(value[0]), parse_timestamp(value[1])
-    if isinstance(value, str) and (match := _RANGE.search(value)):
-        return parse_timestamp(match.group(1)), parse_timestamp(match.group(2))
+    if isinstance(value, str) and (found := _find_range(value)):
+        return found[0], found[1]
     single = parse_timestamp(value)
     return single, single
 
@@ -272,26 +290,19 @@ def _events_from_entry(entry: Any) -> tuple[list[Event], int]:
         event = _event(*_range(span), _lookup(entry, _TEXT_KEYS))
         return ([event], 0) if event else ([], 1)
     # The official example's shape: every key a time range, every value a description.
-    events, bad = [], 0
-    for key, value in entry.items():
-        match = _RANGE.search(str(key))
-        event = _event(*_range(str(key)), value) if match else None
-        if event:
-            events.append(event)
-        else:
-            bad += 1
-    return events, bad
+    ranges = ((_find_range(str(key)), value) for key, value in entry.items())
+    events = [e for found, value in ranges if found and (e := _event(found[0], found[1], value))]
+    return events, len(entry) - len(events)
 
 
 def _events_from_lines(text: str) -> list[Event]:
     """Lines like ``00:02.00 - 00:08.00: a red ball rolls in`` (an answer without JSON)."""
     events = []
     for line in text.splitlines():
-        match = _LINE.match(line.strip())
-        if match:
-            event = _event(parse_timestamp(match.group(1)), parse_timestamp(match.group(2)),
-                           match.group(3).strip(" :-–—\"'"))  # fmt: skip
-            if event:
+        found = _find_range(line)
+        if found and not re.search(r"\w", line[: found[2]]):  # the range comes first
+            rest = re.sub(r"^\W+", "", line[found[3] :]).strip(" :-–—\"'")
+            if event := _event(found[0], found[1], rest):
                 events.append(event)
     return events
 
@@ -306,7 +317,7 @@ def _drop_last(entries: list[Any]) -> list[Any]:
         nested_key = next((k for k in last if str(k).strip().lower() in _LIST_KEYS), None)
         if nested_key is not None and isinstance(last[nested_key], list):
             return [*entries[:-1], {**last, nested_key: last[nested_key][:-1]}]
-        if last and _RANGE.search(str(next(iter(last)))):  # {range: text, ...}
+        if last and _find_range(str(next(iter(last)))):  # {range: text, ...}
             keys = list(last)[:-1]
             return [*entries[:-1], {k: last[k] for k in keys}] if keys else entries[:-1]
     return entries[:-1]
@@ -344,8 +355,7 @@ def parse_events(text: str) -> list[Event]:
     if cut_off:
         entries = _drop_last(entries)  # the event the answer stopped in may be incomplete
         warnings.warn("the answer was cut off: its last event was dropped", stacklevel=2)
-    events: list[Event] = []
-    bad = 0
+    events, bad = [], 0
     for entry in entries:
         found, wrong = _events_from_entry(entry)
         events += found
@@ -385,7 +395,8 @@ def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
         path: The ``events.json`` path.
 
     Returns:
-        Interval name -> :class:`Event`, in the file's order.
+        Interval name -> :class:`Event`, in the file's order. An end before the start is
+        swapped (as :func:`parse_events` does), with a warning naming the file and interval.
 
     Raises:
         InputError: The file is missing or has no intervals; the message says how to regenerate.
@@ -400,10 +411,21 @@ def load_event_truth(path: str | os.PathLike) -> dict[str, Event]:
         path,
         "'intervals'",
         lambda data: {
-            name: Event(float(v["start"]), float(v["end"]), v.get("description", ""))
+            name: _ordered(name, float(v["start"]), float(v["end"]), v.get("description", ""), path)
             for name, v in data["intervals"].items()
         },
     )
+
+
+def _ordered(name: str, start: float, end: float, description: str = "", path: Any = None) -> Event:
+    """A known event, swapped when it ends before it starts, with a warning naming it (and file)."""
+    what = f"{os.fspath(path)!r}: interval {name!r}" if path is not None else f"event {name!r}"
+    if not math.isfinite(start + end):
+        raise ValueError(f"{what} has a time that is not a finite number")
+    if end < start:
+        warnings.warn(f"{what} ends before it starts ({start:g} > {end:g}): swapped", stacklevel=4)
+        start, end = end, start
+    return Event(start, end, description)
 
 
 def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[EventMatch]:
@@ -415,13 +437,15 @@ def match_events(predicted: Sequence[Event], truth: dict[str, Event]) -> list[Ev
 
     Returns:
         One match per known event, in the truth's order; pairs must overlap, so a known event
-        without an overlapping prediction is matched to ``None``.
+        without an overlapping prediction is matched to ``None``. Known events are swapped
+        (with a warning) when they end before they start; a non-finite time raises ValueError.
 
     Example:
         >>> truth = {"square": Event(0.0, 6.5), "ball": Event(2.0, 8.0)}
         >>> [m.predicted for m in match_events([Event(2.0, 7.0, "ball")], truth)]
         [None, Event(start=2.0, end=7.0, description='ball')]
     """
+    truth = {name: _ordered(name, t.start, t.end, t.description) for name, t in truth.items()}
     pairs = sorted(
         (
             (temporal_iou(p, t), i, name)

@@ -16,13 +16,13 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from .common.entries import parse_entries
 from .common.errors import InputError
-from .detection import parse_entries
 
 FIELDS = ("store", "date", "total")
 
@@ -35,6 +35,23 @@ _SYNONYMS = {
 }
 _ITEM_NAME = ("name", "item", "product", "description", "item_name")
 _ITEM_PRICE = ("price", "amount", "cost", "total", "item_price")
+
+#: Digits an amount may have before its decimal mark (a quadrillion; no receipt comes near).
+#: More is a looping answer: unreadable (and Decimal's 28-digit precision is never reached).
+MAX_AMOUNT_DIGITS = 15
+_CENT = Decimal("0.01")
+# A number: sign, digit, digits and separators, a space only before three digits ("1 234,50").
+# Linear: each step takes one character of disjoint kinds, nothing after it can fail.
+_AMOUNT = re.compile(r"(-?)\s?([.,]?\d(?:[\d.,]|\s(?=\d{3}(?!\d)))*)")
+# "2026-11-01", "2026年11月1日", "20261101", "2026 11 01". Linear: each quantifier is bounded
+# or spaces before a non-space; a start needs four digits after a non-digit.
+_YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_COMPACT_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")  # YYYYMMDD only
+_SPACED_DATE = re.compile(r"(?<!\d)(\d{4})\s+(\d{1,2})\s+(\d{1,2})(?!\d)")
+# dateutil (slow, fuzzy) reads at most a date field's length ("Wednesday, 30 September 2026,
+# 23:59:59 +01:00" has 46 characters). A part not written takes the default: two differing ones.
+_MAX_DATE_CHARS = 64
+_DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 
 
 @dataclass(frozen=True)
@@ -154,47 +171,54 @@ def normalize_amount(value: Any) -> Decimal | None:
 
     Currency signs and words are ignored; ``"1,234.50"``, ``"1 234,50"``, ``"36,85"`` and
     ``36.85`` are read the usual way (the last ``,`` or ``.`` followed by one or two digits is the
-    decimal mark; other separators group thousands).
+    decimal mark; other separators group thousands). The first number counts: ``"36.85 (2
+    items)"`` is 36.85. A JSON number keeps its value, rounded to the cent half to even
+    (Decimal's rule: ``0.125`` is 0.12, ``36.855`` is 36.86).
 
     Args:
         value: An amount as written, or a JSON number.
 
     Returns:
-        The amount, or ``None`` when there is no number in it.
+        The amount, or ``None`` when there is no number in it, or one with more than
+        :data:`MAX_AMOUNT_DIGITS` digits before its decimal mark (or not finite).
 
     Example:
         >>> normalize_amount("$36.85"), normalize_amount("36,85 €"), normalize_amount(36.85)
         (Decimal('36.85'), Decimal('36.85'), Decimal('36.85'))
-        >>> normalize_amount("1 234,5"), normalize_amount("free")
-        (Decimal('1234.50'), None)
+        >>> normalize_amount("1 234,5"), normalize_amount("free"), normalize_amount(0.125)
+        (Decimal('1234.50'), None, Decimal('0.12'))
     """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        text = repr(value)
-    else:
-        text = unicodedata.normalize("NFKC", str(value))
-    text = re.sub(r"[^\d.,\-]", "", text)
-    match = re.search(r"-?[\d.,]*\d", text)
+    if isinstance(value, (int, float, Decimal)):
+        amount = Decimal(value if isinstance(value, int) else str(value))  # 0.125 stays 0.125
+        if not amount.is_finite() or amount.adjusted() >= MAX_AMOUNT_DIGITS:
+            return None
+        return amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    match = _AMOUNT.search(unicodedata.normalize("NFKC", str(value)))
     if not match:
         return None
-    number = match.group(0)
-    decimal = re.search(r"[.,](\d{1,2})$", number)
-    whole = number[: decimal.start()] if decimal else number
-    whole = re.sub(r"[.,]", "", whole)
-    try:
-        amount = Decimal(f"{whole or 0}.{decimal.group(1)}" if decimal else whole)
-    except InvalidOperation:
+    parts = match.group(2).split()  # "1 234 567,89": spaces group the whole number only
+    last = next((i for i, part in enumerate(parts) if not part.isdigit()), len(parts) - 1)
+    number = "".join(parts[: last + 1]).rstrip(".,")
+    mark = max(number.rfind("."), number.rfind(","))
+    if not 1 <= len(number) - mark - 1 <= 2:
+        mark = len(number)  # no decimal mark: every separator groups thousands
+    whole = re.sub(r"[.,]", "", number[:mark]).lstrip("0")
+    if len(whole) > MAX_AMOUNT_DIGITS:
         return None
-    return amount.quantize(Decimal("0.01"))
+    amount = Decimal(f"{match.group(1)}{whole or 0}.{number[mark + 1 :] or 0}")
+    return amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
 def normalize_date(value: Any) -> str | None:
     """A date as ISO ``YYYY-MM-DD``.
 
-    Year-first forms (``2026-11-01``, ``2026/11/01``, ``2026年11月1日``) are read directly;
-    others with python-dateutil, day first (``01/11/2026`` is 1 November). A time after the date
-    is ignored; text without a year is not a date here.
+    Year-first forms (``2026-11-01``, ``2026/11/01``, ``2026 11 01``, ``2026年11月1日``) and
+    ``YYYYMMDD`` (``20261101``) are read directly; others with python-dateutil, day first
+    (``01/11/2026`` is 1 November). A time after the date is ignored. A date needs its year,
+    month and day written: nothing is filled in (from today or otherwise), so ``"2026"``,
+    ``"Nov 2026"`` and ``"08:47"`` are not dates here.
 
     Args:
         value: A date as written.
@@ -205,23 +229,26 @@ def normalize_date(value: Any) -> str | None:
     Example:
         >>> normalize_date("2026-11-01 08:47"), normalize_date("01.11.2026"), normalize_date("Nov 1, 2026")
         ('2026-11-01', '2026-11-01', '2026-11-01')
-        >>> normalize_date("08:47") is None
-        True
+        >>> normalize_date("08:47") is None, normalize_date("2026") is None
+        (True, True)
     """
     if value is None:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    match = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", text)
-    if not match and not re.search(r"\d{4}|\d{1,2}[./-]\d{1,2}[./-]\d{2}", text):
-        return None  # no year: dateutil would fill in today's, a date nobody wrote
+    match = _YEAR_FIRST.search(text) or _COMPACT_DATE.search(text) or _SPACED_DATE.search(text)
     try:
-        if match:
+        if match and match.re is _SPACED_DATE and match.start():
+            return None  # "1 Nov 2026 12 30", "x 2026 11 01": a year first, or a time after it?
+        if match:  # the first year-first date decides: an impossible one is no date
             return date(*(int(g) for g in match.groups())).isoformat()
+        if len(text) > _MAX_DATE_CHARS:
+            return None
         from dateutil import parser
 
-        return parser.parse(text, dayfirst=True, fuzzy=True).date().isoformat()
+        dates = {parser.parse(text, dayfirst=True, fuzzy=True, default=d).date() for d in _DEFAULTS}
     except (ValueError, OverflowError, TypeError):
         return None
+    return dates.pop().isoformat() if len(dates) == 1 else None  # two: a part was not written
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -239,6 +266,21 @@ def _scalar(value: Any) -> str | None:
     return text or None
 
 
+def _amount(value: Any) -> str | None:
+    """An amount as text that reads back as its value: a JSON number the text rules would read
+    otherwise (``0.125`` as 125) is written to the cent (``"0.12"``); an unreadable one is dropped
+    with a warning naming it."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return _scalar(value)
+    amount = normalize_amount(value)
+    if amount is None:
+        warnings.warn(
+            f"skipped the amount {value!r:.40}: not finite, or 1e15 or more", stacklevel=3
+        )
+        return None
+    return str(value) if normalize_amount(str(value)) == amount else str(amount)
+
+
 def _item(value: Any) -> Item | None:
     if isinstance(value, dict):
         name, price = _lookup(value, _ITEM_NAME), _lookup(value, _ITEM_PRICE)
@@ -248,7 +290,7 @@ def _item(value: Any) -> Item | None:
         name, _, price = value.strip().rpartition(" ")  # "Coffee 3.50"
     else:
         return None
-    name, price = _scalar(name), _scalar(price)
+    name, price = _scalar(name), _amount(price)
     if name is None or price is None or normalize_amount(price) is None:
         return None
     return Item(name, price)
@@ -260,7 +302,8 @@ def parse_receipt_facts(text: str) -> ReceiptFacts:
     Tolerant like :func:`helpers.parse_detections`: fenced or bare JSON, prose around it, Python
     quotes, a ``<think>`` block, field-name variants (``shop``, ``total_amount``...). An answer cut
     off inside the object keeps its complete fields; its last item, possibly incomplete, is
-    dropped. Items that are not a name with a price are skipped with a warning.
+    dropped. Items that are not a name with a price are skipped with a warning. A JSON number
+    amount keeps its value: ``0.125`` is kept as ``"0.12"`` (the text ``"0.125"`` reads as 125).
 
     Args:
         text: The model's answer to :data:`KEY_FACTS_PROMPT`.
@@ -306,7 +349,7 @@ def parse_receipt_facts(text: str) -> ReceiptFacts:
     return ReceiptFacts(
         store=_scalar(_lookup(entry, _SYNONYMS["store"])),
         date=_scalar(_lookup(entry, _SYNONYMS["date"])),
-        total=_scalar(_lookup(entry, _SYNONYMS["total"])),
+        total=_amount(_lookup(entry, _SYNONYMS["total"])),
         items=tuple(items),
     )
 

@@ -17,7 +17,7 @@ from .common.browser import (
     find_chromium,
     sealed_chromium_args,
 )
-from .common.files import write_atomic
+from .common.files import check_output_path, write_atomic
 from .common.text import fenced_blocks, visible_answer
 
 _HTML_START = re.compile(r"<!DOCTYPE\s+html\b|<html[\s>]", re.IGNORECASE)  # no [^>]*: linear
@@ -125,6 +125,8 @@ def extract_code_block(text: str, language: str = "html") -> str:
     matching = [block for block in fenced_blocks(answer) if block.tag == wanted]
     if matching:
         block = matching[-1]
+        if wanted == "html" and (page := _page_cut_by_a_fence(answer, block.body)):
+            return page
         if not block.closed:
             warnings.warn(
                 f"the {language} block is incomplete (the answer stopped before its closing fence): "
@@ -145,6 +147,17 @@ def extract_code_block(text: str, language: str = "html") -> str:
     raise ValueError(f"no {language} code found in the answer; it starts: {preview!r}")
 
 
+def _page_cut_by_a_fence(answer: str, body: str) -> str | None:
+    """The whole ``<html>`` ... ``</html>`` span when a fence line inside the page (in a ``<pre>``)
+    closed the block early: the block opens the page but does not close it, the answer does."""
+    start = _HTML_START.search(body)
+    if start is None or _HTML_END.search(body):
+        return None
+    page_start = answer.rfind(body) + start.start()
+    ends = list(_HTML_END.finditer(answer, page_start))
+    return answer[page_start : ends[-1].end()].strip() if ends else None
+
+
 def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write ``html`` to ``path`` as UTF-8, atomically (folders created).
 
@@ -159,7 +172,8 @@ def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) ->
     Raises:
         FileExistsError: ``path`` exists with other content and ``overwrite`` is false (rewriting
             identical content is a no-op).
-        IsADirectoryError: ``path`` is a folder.
+        InputError: ``path`` is a folder, its name is too long, or a file stands where a folder
+            of it should be (see :func:`helpers.common.files.check_output_path`).
 
     Example:
         >>> import tempfile, pathlib
@@ -171,12 +185,8 @@ def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) ->
         ...
         FileExistsError: '...page.html' exists with other content: pass overwrite=True to replace it, or choose another name.
     """
-    target = Path(path)
+    target = check_output_path(path, "page")
     if target.exists():
-        if target.is_dir():
-            raise IsADirectoryError(
-                f"{os.fspath(path)!r} is a folder: give a file name such as page.html."
-            )
         if target.read_text(encoding="utf-8", errors="replace") == html:
             return target
         if not overwrite:
@@ -379,8 +389,7 @@ def render_html(
         import playwright  # noqa: F401
     except ImportError as exc:
         raise RuntimeError("render_html needs Playwright: `pip install playwright`.") from exc
-    png = Path(png_path)
-    png.parent.mkdir(parents=True, exist_ok=True)
+    png = check_output_path(png_path, "screenshot")  # before a browser starts
     # Playwright's sync API cannot run inside Jupyter's event loop: use a worker thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(_screenshot, html, png, width, height, timeout_s, settle_s, executable)

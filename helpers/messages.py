@@ -17,8 +17,12 @@ from .common.errors import InputError
 from .common.files import check_file, fetch_url, write_atomic
 from .common.paths import cache_dir
 from .common.sizes import (
+    IMAGE_MAX_TOKENS,
+    MAX_CONTEXT_TOKENS,
     MERGE_SIZE,
     PATCH_SIZE,
+    TEMPORAL_PATCH_SIZE,
+    TOKEN_PIXELS,
     check_pixel_order,
     image_pixel_bounds,
     video_frame_floor,
@@ -73,6 +77,24 @@ def _check_path(
     return str(path)
 
 
+#: The largest budgets taken: an image or frame up to 16384 tokens (qwen-vl-utils' own image
+#: ceiling), a video up to Qwen3-VL's 256K-token context (two frames share a token).
+_BUDGET_LIMITS = {
+    "min_pixels": (
+        IMAGE_MAX_TOKENS * TOKEN_PIXELS,
+        "the default max_pixels, the most an image takes",
+    ),
+    "max_pixels": (
+        IMAGE_MAX_TOKENS * TOKEN_PIXELS,
+        "the default max_pixels, the most an image takes",
+    ),
+    "total_pixels": (
+        MAX_CONTEXT_TOKENS * TOKEN_PIXELS * TEMPORAL_PATCH_SIZE,
+        "what fits Qwen3-VL's 256K-token context",
+    ),
+}
+
+
 def check_budget(item: dict[str, Any], where: str) -> None:
     """Pixel budgets must be positive numbers, ``min_pixels <= max_pixels``.
 
@@ -81,7 +103,8 @@ def check_budget(item: dict[str, Any], where: str) -> None:
         where: What to name in an error.
 
     Raises:
-        InputError: A budget is not a positive number, or ``min_pixels > max_pixels``.
+        InputError: A budget is not a positive number, is above what the model takes (16384 tokens
+            per image or frame, 256K for a video), or ``min_pixels > max_pixels``.
 
     Example:
         >>> check_budget({"min_pixels": 4096, "max_pixels": 1024}, "pixels")
@@ -97,6 +120,12 @@ def check_budget(item: dict[str, Any], where: str) -> None:
             raise InputError(
                 f"{where}: {key} must be a positive number of pixels, got {value!r}; e.g. "
                 f"{key}=256 * 32 * 32 (256 visual tokens), or leave it out."
+            )
+        limit, what = _BUDGET_LIMITS[key]
+        if value > limit:
+            raise InputError(
+                f"{where}: {key} ({value}) is above {what} ({limit}, {limit // TOKEN_PIXELS} visual "
+                f"tokens); lower {key} (the pixels are resized to before any other check)."
             )
     check_pixel_order(item.get("min_pixels"), item.get("max_pixels"), where)
 
@@ -144,11 +173,12 @@ def _check_video_budget(item: dict[str, Any], where: str) -> None:
         )
     if "fps" in item and "nframes" in item:
         raise InputError(f"{where}: give either 'fps' or 'nframes' for a video, not both.")
-    fps = item.get("fps")
-    if fps is not None and (not _is_number(fps) or not 0 < fps < float("inf")):
-        raise InputError(
-            f"{where}: fps must be a positive number of frames per second, got {fps!r}."
-        )
+    for key in ("fps", "sample_fps", "raw_fps"):  # a frame list's rates: a time is frames / rate
+        rate = item.get(key)
+        if rate is not None and (not _is_number(rate) or not 0 < rate < float("inf")):
+            raise InputError(
+                f"{where}: {key} must be a positive number of frames per second, got {rate!r}."
+            )
     for key in ("nframes", "max_frames", "min_frames"):
         value = item.get(key)
         if value is not None and (not _is_number(value) or int(value) != value or value < 2):
@@ -159,6 +189,18 @@ def _check_video_budget(item: dict[str, Any], where: str) -> None:
     low, high = item.get("min_frames"), item.get("max_frames")
     if low is not None and high is not None and low > high:
         raise InputError(f"{where}: min_frames ({low}) is larger than max_frames ({high}).")
+
+
+def _check_one_frame_size(frames: list[Image.Image], where: str) -> None:
+    """A video's frames share one size (qwen-vl-utils stacks them into one tensor)."""
+    first = frames[0].size
+    for index, frame in enumerate(frames):
+        if frame.size != first:
+            raise InputError(
+                f"{where}['video'][{index}] is {frame.width}x{frame.height} but frame 0 is "
+                f"{first[0]}x{first[1]}; a video's frames must share one size: resize them first "
+                f"(e.g. frame.resize(({first[0]}, {first[1]})))."
+            )
 
 
 def _check_video_file(item: dict[str, Any], where: str) -> None:
@@ -235,6 +277,7 @@ def _check_video_item(item: dict[str, Any], where: str, fetch_urls: bool) -> dic
         if len(value) == 0:
             raise InputError(f"{where}: the video frame list is empty.")
         item["video"] = [to_image(frame, f"{where}['video'][{k}]") for k, frame in enumerate(value)]
+        _check_one_frame_size(item["video"], where)
     else:
         raise InputError(
             f"{where}: a video item needs a file path or a list of frames under 'video', "

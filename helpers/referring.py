@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .common.entries import parse_entries
 from .common.errors import InputError
 from .detection import (
     BOX_KEYS,
@@ -27,7 +28,6 @@ from .detection import (
     draw_detections,
     label_colors,
     parse_detections,
-    parse_entries,
 )
 from .grid import image_grid
 from .images import load_image
@@ -301,7 +301,8 @@ def score_attributes(
     """Score boxes with attributes: match boxes one-to-one, then check each match's value.
 
     Labels are ignored; a value is right when it names the known one (``"dark brown"`` names
-    ``"brown"``, ``"reddish"`` does not name ``"red"``).
+    ``"brown"``, ``"reddish"`` does not name ``"red"``) and hedges no more than it does
+    (:func:`names_value`: listing every colour is not an answer).
 
     Args:
         predicted: The parsed boxes with attributes.
@@ -324,8 +325,35 @@ def score_attributes(
     correct = 0
     for p, t, _iou_value in score.matches:
         value = predicted[p].attributes.get(truth.attribute, "")
-        correct += normalize_attribute(truth.objects[t][1]) <= normalize_attribute(value)
+        correct += names_value(str(value), truth.objects[t][1])
     return AttributeScore(len(score.matches), len(predicted), len(known), correct)
+
+
+#: What separates alternatives in a value (``"red, green"``, ``"brown or red"``, ``"red/blue"``).
+_ALTERNATIVES = re.compile(r"[,;/|&+]|\bor\b|\band\b", re.IGNORECASE)
+
+
+def names_value(value: str, known: str) -> bool:
+    """Whether ``value`` names ``known`` and hedges no more than it: listing every colour, or
+    ``"brown or red"``, does not name ``"brown"``.
+
+    Args:
+        value: The value as the model wrote it.
+        known: The true value.
+
+    Returns:
+        ``True`` when each alternative of ``known`` is named by one of ``value`` and ``value``
+        lists no more alternatives than ``known``.
+
+    Example:
+        >>> names_value("dark brown", "brown"), names_value("red, green, brown", "brown")
+        (True, False)
+    """
+    given = [a for a in _ALTERNATIVES.split(value) if a.strip()]
+    wanted = [a for a in _ALTERNATIVES.split(known) if a.strip()]
+    if not given or len(given) > len(wanted):
+        return False
+    return all(any(normalize_attribute(w) <= normalize_attribute(g) for g in given) for w in wanted)
 
 
 def truth_detections(expressions: Sequence[ReferringTruth]) -> list[Detection]:

@@ -116,22 +116,32 @@ def load_coco_ground_truth(path: str | os.PathLike, file_name: str) -> list[Dete
         raise InputError(f"{os.fspath(path)!r} is not a readable COCO file ({exc}).") from exc
     if file_name not in images:
         raise InputError(f"{file_name!r} is not in {os.fspath(path)!r}; it has {sorted(images)}.")
+    if not isinstance(coco.get("annotations"), list):
+        raise InputError(
+            f"{os.fspath(path)!r} has no 'annotations' list; a ground-truth file needs one (an "
+            "empty list for images without objects)."
+        )
     image = images[file_name]
-    width, height = image["width"], image["height"]
+    width, height = image.get("width"), image.get("height")
+    if not all(isinstance(v, (int, float)) and 0 < v < float("inf") for v in (width, height)):
+        raise InputError(
+            f"{os.fspath(path)!r}: image {file_name!r} needs a positive width and height in pixels, "
+            f"got {width!r} x {height!r}; fix the file."
+        )
     truth = []
     for ann in coco["annotations"]:
-        if ann["image_id"] != image["id"]:
+        if not isinstance(ann, dict) or ann.get("image_id") != image.get("id"):
             continue
-        x, y, w, h = ann["bbox"]
-        box = (
-            x / width * SCALE,
-            y / height * SCALE,
-            (x + w) / width * SCALE,
-            (y + h) / height * SCALE,
-        )
         try:
+            x, y, w, h = (float(v) for v in ann["bbox"])
+            box = (
+                x / width * SCALE,
+                y / height * SCALE,
+                (x + w) / width * SCALE,
+                (y + h) / height * SCALE,
+            )
             truth.append(Detection(names[ann["category_id"]], box))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise InputError(
                 f"{os.fspath(path)!r}: annotation {ann.get('id')!r} of {file_name!r} is not a valid "
                 f"box ({exc}); fix or remove it."

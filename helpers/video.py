@@ -293,10 +293,10 @@ def _save_entry(entry: Path, frames: np.ndarray, timestamps: np.ndarray) -> None
     """
     try:
         write_atomic(entry, lambda handle: np.savez(handle, frames=frames, timestamps=timestamps))
-    except OSError as exc:
+    except (OSError, InputError) as exc:  # a full disk, a read-only or unusable folder
         warnings.warn(
             f"could not cache the frames in {str(entry.parent)!r} ({type(exc).__name__}: "
-            f"{exc.strerror or exc}); they are returned but will be decoded again next time. Pass "
+            f"{getattr(exc, 'strerror', None) or exc}); they are returned but will be decoded again next time. Pass "
             "a writable cache_dir (or set QWEN_VL_CACHE).",
             stacklevel=3,
         )

@@ -11,6 +11,7 @@ versions and date, every score, and the time per notebook; a failed notebook is 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import os
@@ -100,14 +101,22 @@ def _jsonable(value: Any) -> Any:
 
 
 def _clean(value: Any) -> Any:
-    """NaN/inf (pandas' empty cells) become null: JSON has no NaN."""
+    """NaN/inf (pandas' empty cells) become null (JSON has no NaN); a lone surrogate (half of a
+    character, which no file can store) becomes U+FFFD, so no section is lost to an encoding error."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return _whole_characters(value)
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {_whole_characters(str(k)): _clean(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
+
+
+def _whole_characters(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def describe_model(model: Any, model_id: str | None = None) -> dict[str, str]:
@@ -194,14 +203,25 @@ def collect_results(
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object; ``None`` (with a warning naming the file) when it is missing,
+    unreadable, nested too deep for JSON's reader, or not an object."""
+    problem = _json_or_problem(path)
+    if isinstance(problem, dict) or problem is None:
+        return problem
+    warnings.warn(f"ignored {path}: {problem}", stacklevel=3)
+    return None
+
+
+def _json_or_problem(path: Path) -> dict[str, Any] | str | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except RecursionError:
+        return "unreadable: nested too deep"
     except (OSError, ValueError) as exc:
-        warnings.warn(f"ignored unreadable {path} ({exc})", stacklevel=3)
-        return None
-    return data if isinstance(data, dict) else None
+        return f"unreadable ({exc})"
+    return data if isinstance(data, dict) else "not a results file (not a JSON object)"
 
 
 def record_results(
@@ -236,7 +256,8 @@ def record_results(
     folder = Path(directory) if directory is not None else results_dir()
     path = folder / f"{notebook}.json"
     data = _read_json(path) or {"notebook": notebook, "sections": {}}
-    data.setdefault("sections", {})
+    if not isinstance(data.get("sections"), dict):  # a malformed file: its sections start anew
+        data["sections"] = {}
     data["sections"][section] = _clean(json.loads(json.dumps(values, default=_jsonable)))
     if model is not None:
         data["runtime"] = describe_model(model, model_id)
@@ -362,23 +383,9 @@ def build_report(
     folder = Path(directory) if directory is not None else results_dir()
     entries, runtime = [], None
     for name in notebooks:
-        run = _read_json(folder / f"{name}{RUN_SUFFIX}")
-        results = _read_json(folder / f"{name}.json") if run else None
-        runtime = runtime or (results or {}).get("runtime")
-        sections = (results or {}).get("sections", {})
-        entries.append(
-            {
-                "notebook": name,
-                "status": (run or {}).get("status", "not run"),
-                "seconds": (run or {}).get("seconds"),
-                "finished": (run or {}).get("finished"),
-                "error": (run or {}).get("error"),
-                "sections": sections,
-                "missing": [s for s in EXPECTED_SECTIONS.get(name, ()) if s not in sections]
-                if run
-                else [],
-            }
-        )
+        entry, observed = _entry(folder, name)
+        entries.append(entry)
+        runtime = runtime or observed
     if runtime is None and expected_runtime is not None:
         runtime = {**expected_runtime, "observed": False}
     model = model_id or (runtime or {}).get("model_id") or "unknown"
@@ -392,34 +399,122 @@ def build_report(
     }
 
 
+def _entry(folder: Path, name: str) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """One notebook's report entry and the runtime its results name; a malformed file is named
+    under ``problems`` (and in a warning) and what can be read of it is kept."""
+    problems: list[str] = []
+    run = _checked(folder / f"{name}{RUN_SUFFIX}", problems) or {}
+    results = _checked(folder / f"{name}.json", problems) if run else None
+    sections, runtime = {}, None
+    if results is not None:
+        sections = results.get("sections", {})
+        if not isinstance(sections, dict):
+            problems.append(f"{name}.json: 'sections' is {type(sections).__name__}, not a mapping")
+            sections = {}
+        elif _too_deep(sections):
+            problems.append(f"{name}.json: sections nested over {MAX_RESULT_DEPTH} levels deep")
+            sections = {}
+        runtime = results.get("runtime")
+        if runtime is not None and not (
+            isinstance(runtime, dict) and all(isinstance(v, str) for v in runtime.values())
+        ):
+            problems.append(f"{name}.json: 'runtime' is not a mapping of names to text")
+            runtime = None
+    for problem in problems:
+        warnings.warn(f"report card: ignored {problem}", stacklevel=4)
+    seconds = run.get("seconds")
+    entry = {
+        "notebook": name,
+        "status": str(run.get("status", "not run")),
+        "seconds": seconds if isinstance(seconds, (int, float)) else None,
+        "finished": run.get("finished"),
+        "error": run.get("error"),
+        "sections": sections,
+        "missing": [s for s in EXPECTED_SECTIONS.get(name, ()) if s not in sections] if run else [],
+        "problems": problems,
+    }
+    return entry, runtime
+
+
+#: Results nested deeper than this are refused (no notebook records more than a few levels).
+MAX_RESULT_DEPTH = 32
+
+
+def _too_deep(value: Any, limit: int = MAX_RESULT_DEPTH) -> bool:
+    """Whether lists and dicts nest deeper than ``limit`` (walked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _checked(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    """The file's JSON object, or ``None`` with the reason added to ``problems``."""
+    found = _json_or_problem(path)
+    if isinstance(found, str):
+        problems.append(f"{path.name}: {found}")
+        return None
+    return found
+
+
+#: Characters Markdown reads as inline syntax (emphasis, code, links, tables, headings), each
+#: shown as itself after a backslash (with ``[`` escaped, no ``!`` starts an image). An underscore between two letters or digits opens
+#: no emphasis (``02_object_detection``) and is left as is. Lines are joined, so no other block
+#: syntax can start.
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*{}\[\]()#|~]|(?<![^\W_])_|_(?![^\W_])")
+#: Nesting shown as sub-tables at most this deep; deeper values are left to report.json.
+MAX_SECTION_DEPTH = 3
+
+
+def _escape(value: Any) -> str:
+    r"""Text from a model, a file or a user, shown only as text in Markdown and in HTML: syntax
+    characters backslash-escaped, ``& < >`` as entities, lines joined, control characters shown as
+    ``\xNN``, lone surrogates as U+FFFD.
+
+    Example:
+        >>> print(_escape("![x](p.png) <img src=x>"))
+        !\[x\]\(p.png\) &lt;img src=x&gt;
+    """
+    text = _MARKDOWN_SYNTAX.sub(lambda m: "\\" + m.group(), _whole_characters(str(value)))
+    text = html.escape(text, quote=False).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    # Control characters (a random model's answers hold them) shown escaped, so the file stays text.
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        try:
+            value = json.dumps(value, ensure_ascii=False)
+        except (RecursionError, ValueError):
+            value = "(nested too deep to show: see report.json)"
+    return _escape(value)
 
 
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines = ["| " + " | ".join(_escape(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
     return lines
 
 
-def _section(values: Any) -> list[str]:
+def _section(values: Any, depth: int = 0) -> list[str]:
     if isinstance(values, list) and values and all(isinstance(v, dict) for v in values):
         return _table(values)
     if isinstance(values, dict) and all(not isinstance(v, (dict, list)) for v in values.values()):
         return _table([values])
-    if isinstance(values, dict):
+    if isinstance(values, dict) and depth < MAX_SECTION_DEPTH:
         lines = []
         for key, value in values.items():
-            lines += [f"*{key}*", "", *_section(value), ""]
+            lines += [f"*{_escape(key)}*", "", *_section(value, depth + 1), ""]
         return lines
     return [_cell(values)]
 
@@ -441,9 +536,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     """
     runtime = report.get("runtime") or {}
     observed = "" if runtime.get("observed", True) else " (expected; no notebook reported it)"
-    libraries = ", ".join(f"{k} {v}" for k, v in report["libraries"].items())
+    libraries = ", ".join(f"{_escape(k)} {_escape(v)}" for k, v in report["libraries"].items())
     lines = [
-        f"# Report card: {report['model_id']}",
+        f"# Report card: {_escape(report['model_id'])}",
         "",
     ]
     if report.get("tiny_model"):
@@ -453,28 +548,32 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
     lines += [
-        f"- model: `{report['model_id']}`",
-        f"- device: {runtime.get('device', 'unknown')}, dtype: {runtime.get('dtype', 'unknown')}, "
-        f"attention: {runtime.get('attention', 'unknown')}{observed}",
+        f"- model: {_escape(report['model_id'])}",
+        f"- device: {_escape(runtime.get('device', 'unknown'))}, "
+        f"dtype: {_escape(runtime.get('dtype', 'unknown'))}, "
+        f"attention: {_escape(runtime.get('attention', 'unknown'))}{observed}",
         f"- libraries: {libraries}",
-        f"- date: {report['date']}",
+        f"- date: {_escape(report['date'])}",
         "",
         "| notebook | status | seconds | finished | error |",
         "| --- | --- | --- | --- | --- |",
     ]
     for entry in report["notebooks"]:
         lines.append(
-            f"| {entry['notebook']} | {entry['status']} | {_cell(entry['seconds'])} | "
-            f"{_cell(entry.get('finished'))} | {_cell(entry['error'])} |"
+            f"| {_escape(entry['notebook'])} | {_escape(entry['status'])} | "
+            f"{_cell(entry['seconds'])} | {_cell(entry.get('finished'))} | {_cell(entry['error'])} |"
         )
     for entry in report["notebooks"]:
-        lines += ["", f"## {entry['notebook']} ({entry['status']})", ""]
+        lines += ["", f"## {_escape(entry['notebook'])} ({_escape(entry['status'])})", ""]
+        for problem in entry.get("problems", []):
+            lines += [f"**Ignored:** {_escape(problem)}", ""]
         if not entry["sections"]:
             lines.append("No scores recorded.")
         if entry.get("missing"):
-            lines += [f"**Not recorded in this run:** {', '.join(entry['missing'])}", ""]
+            missing = ", ".join(_escape(m) for m in entry["missing"])
+            lines += [f"**Not recorded in this run:** {missing}", ""]
         for name, values in entry["sections"].items():
-            lines += [f"### {name}", "", *_section(values), ""]
+            lines += [f"### {_escape(name)}", "", *_section(values), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -500,6 +599,6 @@ def write_report(
     folder = Path(out_dir) if out_dir is not None else OUTPUT_DIR
     md = write_atomic(folder / "report.md", render_markdown(report))
     js = write_atomic(
-        folder / "report.json", json.dumps(report, ensure_ascii=False, indent=1) + "\n"
+        folder / "report.json", json.dumps(_clean(report), ensure_ascii=False, indent=1) + "\n"
     )
     return md, js

@@ -196,6 +196,9 @@ def test_load_event_truth_errors_name_the_file(tmp_path):
         ("1:02:03", 3723.0),  # hh:mm:ss over an hour
         ("From 00:02.00 to 00:08.00", 2.0),  # a range: the first time counts
         ("<think>maybe 9 s</think>It is 00:03.00.", 3.0),  # the thinking part is skipped
+        ("At 4s.", 4.0),  # a unit glued on, then a full stop
+        ("4.", 4.0),  # a bare number ending a sentence is a time, not a list's number
+        ("4. The ball appears then.", 4.0),  # a list's number is the last resort, still read
     ],
 )
 def test_parse_time_answer(answer, expected):
@@ -232,3 +235,104 @@ def test_load_timing_questions_errors_name_the_file(tmp_path):
         load_timing_questions(broken)
     with pytest.raises(helpers.InputError, match="make_events_video"):
         load_timing_questions(tmp_path / "missing.json")
+
+
+# --- hostile answers: loops, overflows and lies (each row failed, hung or crashed before) --------
+
+#: Characters of a looping answer. A linear parser reads it in milliseconds; the quadratic scans
+#: these rows caught took over 40 s each. The suite has no timeout, so a regression shows as a
+#: slow run; bench/parsers.py measures the parsers' timings.
+HOSTILE = 200_000
+
+
+def short_id(value):
+    """A test id: a function's name, or a long value's start and length."""
+    text = getattr(value, "__name__", None) or str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+@pytest.mark.parametrize(
+    ("parse", "head", "loop", "tail", "expected"),
+    [
+        (parse_events, '{"00:02.', "0", '": "x"}', []),  # a looping fraction in a range key
+        (parse_events, '{"', "1", '": "x"}', []),  # a key of digits (8 000 took 3 s)
+        (parse_events, '[{"start": "1', " ", 'x", "end": 3}]', []),  # spaces inside a start time
+        (parse_time_answer, "x", " ", "at 00:04", 4.0),  # spaces before the time
+        (parse_timestamp, "1", " ", "x", None),  # spaces before a word that is no unit
+        (parse_timestamp, "1", " ", "s x", None),  # spaces, then a unit and more
+    ],
+)
+def test_looping_answers_are_read_in_linear_time(parse, head, loop, tail, expected):
+    text = head + loop * (HOSTILE // len(loop)) + tail
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "expected"),
+    [
+        (parse_timestamp, 10**400, None),  # a 400-digit JSON integer: OverflowError before
+        (parse_events, '[{"start": ' + "1" * 400 + ', "end": 2, "event": "x"}]', []),  # the same in an answer
+        (parse_timestamp, "00:02." + "0" * 40, None),  # longer than any real time: a loop (was 2.0)
+        (parse_events, '[{"start": "00:02.' + "0" * 40 + '", "end": 3}]', []),  # the same in an answer
+    ],
+    ids=short_id,
+)  # fmt: skip
+def test_numbers_are_bounded(parse, value, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse(value) == expected
+
+
+@pytest.mark.parametrize(
+    "interval",
+    [
+        {"start": 10**400, "end": 2.0},  # a 400-digit time: OverflowError before
+        {"start": float("nan"), "end": 2.0},  # NaN (JSON allows it): was loaded as a time
+        {"start": 0.0, "end": float("inf")},  # Infinity: the same
+    ],
+)
+def test_event_truth_times_must_be_finite_numbers(tmp_path, interval):
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"intervals": {"ball": interval}}), encoding="utf-8")
+    with pytest.raises(helpers.InputError, match=r"events\.json.*make_events_video"):
+        load_event_truth(path)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("1. The ball appears at 00:04.00.", 4.0),  # a list's number is no time (was 1.0)
+        ("1. The ball appears at 4.0 seconds.", 4.0),  # the same before seconds with a unit
+        ("1) At 4s.", 4.0),  # the same with a parenthesis
+        ("1. 4", 4.0),  # the same before a bare number
+        ("Step 1: 00:04", 4.0),  # a marked time counts before a bare number (was 1.0)
+        ("There are 2 balls; the red one appears at 00:04.", 4.0),  # a count is no time (was 2.0)
+        ("In frame 12, at <4.0 seconds>.", 4.0),  # a frame number is no time (was 12.0)
+        ("2,5 seconds", 2.5),  # a decimal comma, as parse_timestamp reads it (was 2.0)
+        ("Answer:\n1. 00:04\n2. 00:06", 4.0),  # a numbered list of times: the first time
+    ],
+)
+def test_parse_time_answer_prefers_a_marked_time(answer, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a readable answer gives no warning
+        assert parse_time_answer(answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("truth", "predicted", "tiou"),
+    [
+        ({"start": 8.0, "end": 2.0}, Event(2.0, 8.0), 1.0),  # reversed in the file: was 0.0
+        ({"start": 8.0, "end": 2.0}, Event(3.0, 8.0), 5 / 6),  # and a near miss scores as one
+    ],
+)
+def test_a_reversed_truth_interval_is_swapped_with_a_warning(tmp_path, truth, predicted, tiou):
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"intervals": {"ball": truth}}), encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"events\.json.*'ball' ends before it starts"):
+        known = load_event_truth(path)
+    assert known["ball"] == Event(2.0, 8.0)
+    assert match_events([predicted], known)[0].tiou == pytest.approx(tiou)
+    with pytest.warns(UserWarning, match=r"event 'ball' ends before it starts"):  # built by hand
+        assert match_events([predicted], {"ball": Event(8.0, 2.0)})[0].tiou == pytest.approx(tiou)

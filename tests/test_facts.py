@@ -1,5 +1,6 @@
 import json
 import warnings
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -228,3 +229,99 @@ def test_facts_rows_counts_must_match():
     truths = load_receipt_truth(RECEIPTS / "manifest.json")[:2]
     with pytest.raises(ValueError, match="one answer per receipt"):
         helpers.facts.facts_rows(truths, ["{}"])
+
+
+# --- hostile answers: loops, overflows and lies (each row failed, hung or crashed before) --------
+
+#: Characters of a looping answer. A linear parser reads it in milliseconds; the quadratic scans
+#: these rows caught took from seconds to minutes. The suite has no timeout, so a regression shows
+#: as a slow run; bench/parsers.py measures the parsers' timings.
+HOSTILE = 200_000
+
+
+def same_total(value):
+    """Whether a total scores as matching itself: an unreadable one never does."""
+    return score_receipt_facts(ReceiptFacts(total=value), ReceiptFacts(total=value)).total
+
+
+@pytest.mark.parametrize(
+    ("parse", "head", "loop", "tail", "expected"),
+    [
+        (normalize_amount, "TOTAL ", ".", "", None),  # dots, no digit: rescanned from every dot (>40 s)
+        (normalize_amount, "", ". ", "", None),  # dots and spaces: the same once spaces were dropped
+        (normalize_amount, "", ",", "", None),  # commas, the other separator
+        (normalize_date, "2026", " ", "x", None),  # dateutil read it all, gave today's date
+        (same_total, "", ".", "", False),  # the scorer normalises the same looping total
+        # a looping price: its item is skipped, the rest of the answer kept
+        (parse_receipt_facts, '{"store": "X", "items": [{"name": "a", "price": "', ".", '"}]}', ReceiptFacts("X")),
+    ],
+)  # fmt: skip
+def test_looping_answers_are_read_in_linear_time(parse, head, loop, tail, expected):
+    text = head + loop * (HOSTILE // len(loop)) + tail
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "expected"),
+    [
+        (normalize_amount, "9" * 30, None),  # 30 digits: decimal.InvalidOperation before
+        (normalize_amount, "1,000,000,000,000,000,000,000,000,000.00", None),  # grouped, the same
+        (normalize_amount, 10**30, None),  # a JSON integer too big for any receipt
+        (normalize_amount, 1e20, None),  # an exponent: was read as "1" "20", 120.00
+        (same_total, "9" * 30, False),  # the scorer crashed on it
+        # a price of 30 digits: its item is skipped (crashed before)
+        (parse_receipt_facts, '{"store": "X", "items": [{"name": "a", "price": "' + "9" * 30 + '"}]}', ReceiptFacts("X")),
+        (parse_receipt_facts, '{"store": "X", "total": 1e400}', ReceiptFacts("X")),  # JSON infinity: was "inf"
+        (parse_receipt_facts, '{"store": "X", "total": NaN}', ReceiptFacts("X")),  # JSON NaN: was "nan"
+    ],
+)  # fmt: skip
+def test_numbers_are_bounded(parse, value, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse(value) == expected
+
+
+def test_an_unreadable_json_amount_is_named_in_a_warning():
+    with pytest.warns(UserWarning, match=r"skipped the amount inf"):
+        assert parse_receipt_facts('{"store": "X", "total": 1e400}').total is None
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "expected"),
+    [
+        (normalize_amount, 0.125, Decimal("0.12")),  # a JSON number keeps its value (was 125.00)
+        (normalize_amount, 36.855, Decimal("36.86")),  # rounded half to even (was 36855.00)
+        (normalize_amount, 1e-07, Decimal("0.00")),  # its exponent is no digit (was 1.00)
+        (normalize_amount, "36.85 (2 items)", Decimal("36.85")),  # the first number (was 36852.00)
+        (normalize_amount, "36.85 100", Decimal("36.85")),  # no group after a decimal (was 3685100.00)
+        (normalize_date, "2026", None),  # a year only: today's month and day were filled in
+        (normalize_date, "Nov 2026", None),  # no day: today's was filled in
+        (normalize_date, "11/2026", None),  # the same, with a slash
+        (normalize_date, "2026年11月", None),  # was 2026-MM-11, the month taken from today
+        (normalize_date, "20261101", "2026-11-01"),  # YYYYMMDD (was 2026-01-11)
+        (normalize_date, "20261301", None),  # no 13th month, and no other reading (was 2026-01-13)
+        (normalize_date, "2026 11 01", "2026-11-01"),  # year first with spaces (was 2026-01-11)
+        (normalize_date, "Paid 2026 11 01", None),  # the same after text: ambiguous (was 2026-01-11)
+        # JSON number amounts are kept as text that reads back as their value (was "0.125": 125)
+        (parse_receipt_facts, '{"store": "X", "total": 0.125}', ReceiptFacts("X", None, "0.12")),
+        (parse_receipt_facts, '{"store": "X", "items": [["Tea", 1.255]]}', ReceiptFacts("X", items=(Item("Tea", "1.26"),))),
+    ],
+)  # fmt: skip
+def test_nothing_is_invented_or_read_another_way(parse, value, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert parse(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "truth"),
+    [
+        ("2024", date.today().replace(year=2024)),  # a year only matched today's date in that year
+        ("Dec 2024", date(2024, 12, date.today().day)),  # a month and year matched today's day
+        ("12/2024", date(2024, 12, date.today().day)),  # the same, with a slash
+    ],
+)
+def test_a_date_score_never_depends_on_the_run_date(written, truth):
+    assert not score_receipt_facts(ReceiptFacts(date=written), ReceiptFacts(date=str(truth))).date

@@ -263,3 +263,9 @@ def test_report_markdown_stays_text_whatever_the_answers_hold(tmp_path):
     text = report.render_markdown(report.build_report(["01_a"], directory=tmp_path))
     assert "| 8/\\|x T!\\x0flab\\x04/\\x00 end next |" in text
     assert not [c for c in text if ord(c) < 32 and c != "\n"]
+
+
+def test_report_card_examples_run():
+    import doctest
+
+    assert doctest.testmod(report, optionflags=doctest.ELLIPSIS).failed == 0

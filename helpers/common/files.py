@@ -76,6 +76,59 @@ def _umask() -> int:
     return current
 
 
+#: The longest file name (in bytes) the common file systems (ext4, APFS, NTFS) take.
+NAME_MAX = 255
+
+
+def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
+    """Make the folders above ``path``, or say why a file cannot be written there.
+
+    Args:
+        path: The file about to be written.
+        what: What to name in an error (``"screenshot"``, ``"page"``, ...).
+
+    Returns:
+        ``path`` as a ``Path``, its folder existing.
+
+    Raises:
+        InputError: The name is too long, a file stands where a folder is needed, the path is a
+            folder, or the folder cannot be made; the message names the path and the fix.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> check_output_path(folder / "a" / "b.txt").parent.is_dir()
+        True
+        >>> check_output_path(folder / ("x" * 300 + ".png"), "screenshot")
+        Traceback (most recent call last):
+        ...
+        helpers.common.errors.InputError: screenshot '...': the file name is too long (304 bytes; at most 255): choose a shorter name.
+    """
+    target = Path(path)
+    size = len(os.fsencode(target.name))
+    if size > NAME_MAX:
+        raise InputError(
+            f"{what} {str(target)!r}: the file name is too long ({size} bytes; at most "
+            f"{NAME_MAX}): choose a shorter name."
+        )
+    for folder in reversed((target.parent, *target.parent.parents)):
+        if folder.is_file():
+            raise InputError(
+                f"{what} {str(target)!r}: {str(folder)!r} is a file, not a folder: remove it or "
+                "choose another folder."
+            )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{what} {str(target)!r}: its folder cannot be made ({exc.strerror or exc}): choose "
+            "another folder."
+        ) from exc
+    if target.is_dir():
+        raise InputError(f"{what} {str(target)!r} is a folder: give a file name.")
+    return target
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes]], None]) -> Path:
     r"""Write ``data`` to ``path`` so that no reader ever sees a half-written file.
 
@@ -92,6 +145,9 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes
     Returns:
         ``path`` as a ``Path``.
 
+    Raises:
+        InputError: ``path`` cannot be written (see :func:`check_output_path`).
+
     Example:
         >>> import tempfile, pathlib
         >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -100,13 +156,13 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes
         >>> write_atomic(folder / "raw.bin", lambda handle: handle.write(b"\x00\x01")).read_bytes()
         b'\x00\x01'
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_output_path(path)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    # A short prefix: the temporary name must fit where a name of NAME_MAX bytes fits.
+    fd, tmp = tempfile.mkstemp(prefix=target.name[:32] + ".", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:

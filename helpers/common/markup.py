@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from .text import defuse_markup
+from .text import defuse_markup, split_loop
 
 #: Elements with no content and no end tag.
 VOID_TAGS = {"br", "img", "hr", "meta", "input", "link", "col", "wbr", "source", "area"}
@@ -146,12 +146,21 @@ def descendants(node: Node, tag: str) -> list[Node]:
     return found
 
 
+_ARG = r"\{([^{}\\]*)\}"  # one LaTeX argument without nested braces or commands
+_LATEX_ENVIRONMENT = re.compile(rf"\\(?:begin|end){_ARG}(?:{_ARG})?")
+_LATEX_RULE = re.compile(rf"\\(?:hline|toprule|midrule|bottomrule|cline{_ARG})")
+_LATEX_STYLE = re.compile(rf"\\(?:textbf|textit|emph|text|mathrm){_ARG}")
+_LATEX_MULTICOLUMN = re.compile(rf"\\multicolumn{_ARG}{_ARG}{_ARG}")
+
+
 def latex_table_text(text: str) -> str:
     """Cell text of a LaTeX tabular: rows on lines, cells separated by spaces."""
-    body = re.sub(r"\\(?:begin|end)\{[^}]*\}(?:\{[^}]*\})?", "", text)
-    body = re.sub(r"\\(?:hline|toprule|midrule|bottomrule|cline\{[^}]*\})", "", body)
-    body = re.sub(r"\\(?:textbf|textit|emph|text|mathrm)\{([^}]*)\}", r"\1", body)
-    body = re.sub(r"\\multicolumn\{[^}]*\}\{[^}]*\}\{([^}]*)\}", r"\1", body)
+    # Each argument stops at the next brace or backslash ([^{}\\]*), so an argument that never
+    # closes (a looping answer) is given up at once: every pattern is linear in the text.
+    body = _LATEX_ENVIRONMENT.sub("", text)
+    body = _LATEX_RULE.sub("", body)
+    body = _LATEX_STYLE.sub(r"\1", body)
+    body = _LATEX_MULTICOLUMN.sub(r"\3", body)
     rows = []
     for row in re.split(r"\\\\", body):
         cells = [" ".join(cell.split()) for cell in row.replace("$", "").split("&")]
@@ -214,6 +223,7 @@ def markdown_to_text(text: str) -> str:
     fenced = re.fullmatch(r"\s*```(?:markdown|md)?[ \t]*\n(.*?)\n?```\s*", text, flags=re.DOTALL)
     if fenced:  # the whole answer wrapped in a markdown fence: read what is inside
         text = fenced.group(1)
+    text, loop = loop_as_text(text)  # a looping tail is kept as plain text, not parsed
     text = latex_tables_as_text(text)  # qwenvl markdown writes its tables in LaTeX
     parts: list[str] = []
     for token in MarkdownIt("commonmark").enable("table").parse(text):
@@ -234,7 +244,43 @@ def markdown_to_text(text: str) -> str:
         elif token.type in ("paragraph_close", "heading_close", "tr_close"):
             parts.append("\n")
     lines = (re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parts).splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join(line for line in (*lines, loop) if line)
+
+
+def loop_as_text(text: str) -> tuple[str, str]:
+    r"""``text`` without the loop it ends in, and that loop as one line of plain text.
+
+    markdown-it-py pays a large constant per character for some looping shapes (thousands of
+    ``[`` or list items: about a second per 100 000 characters), so the parsers read only the
+    head as Markdown; the loop is kept, whitespace joined, so a score still counts it.
+
+    Args:
+        text: A Markdown answer.
+
+    Returns:
+        ``(head, loop_text)``; ``loop_text`` is ``""`` when the answer does not end in a loop
+        (:func:`helpers.common.text.split_loop`).
+
+    Warns:
+        UserWarning: The answer ends in a loop (its unit and length named).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     head, loop = loop_as_text("# Total\n" + "- a\n" * 1000)
+        >>> head, loop[:11]
+        ('# Total\n', '- a - a - a')
+    """
+    head, loop, unit = split_loop(text)
+    if not loop:
+        return text, ""
+    warnings.warn(
+        f"the answer ends in a loop ({unit[:20]!r} repeated {len(loop) // len(unit)} times): kept "
+        "as plain text, not read as Markdown",
+        stacklevel=3,
+    )
+    return head, " ".join(loop.split())
 
 
 class _TextOnly(HTMLParser):

@@ -23,6 +23,8 @@ VIDEO_MIN_TOKENS = 128
 #: ``IMAGE_MAX_TOKEN_NUM``; the same test checks them).
 IMAGE_MIN_TOKENS = 4
 IMAGE_MAX_TOKENS = 16384
+#: Qwen3-VL's native context, in tokens (model card: 256K).
+MAX_CONTEXT_TOKENS = 262_144
 
 
 def check_pixel_order(min_pixels: float | None, max_pixels: float | None, where: str) -> None:

@@ -63,6 +63,61 @@ def visible_answer(text: str) -> str:
     return answer or text
 
 
+#: A looping tail is split off when one unit of at most LOOP_MAX_PERIOD characters repeats at
+#: least LOOP_MIN_REPEATS times over at least LOOP_MIN_CHARS characters at the end of an answer.
+LOOP_MAX_PERIOD = 64
+LOOP_MIN_REPEATS = 8
+LOOP_MIN_CHARS = 2000
+
+
+def split_loop(text: str) -> tuple[str, str, str]:
+    """Split off the loop a model stuck repeating itself writes until its token limit.
+
+    A loop carries no structure worth parsing, and some parsers (markdown-it's link and list
+    rules) pay a large constant per repeated character; callers read the head with their parser
+    and keep the loop as plain text, so nothing the model wrote is dropped (a score still counts
+    it). Only the end of the answer is checked, where a loop runs to the token limit; each
+    candidate period costs a few C-speed string comparisons, so this is linear.
+
+    Args:
+        text: The answer.
+
+    Returns:
+        ``(head, loop, unit)``: ``head + loop == text``; ``loop`` and ``unit`` are ``""`` when the
+        answer does not end in a loop (see :data:`LOOP_MIN_CHARS`).
+
+    Example:
+        >>> head, loop, unit = split_loop("Total: 12" + "[" * 5000)
+        >>> head, len(loop), unit
+        ('Total: 12', 5000, '[')
+        >>> split_loop("An ordinary answer.")
+        ('An ordinary answer.', '', '')
+    """
+    best, best_unit = 0, ""
+    for period in range(1, min(LOOP_MAX_PERIOD, len(text) // LOOP_MIN_REPEATS) + 1):
+        unit = text[-period:]
+        repeats = _repeats_at_end(text, unit)
+        if repeats >= LOOP_MIN_REPEATS and repeats * period > best:
+            best, best_unit = repeats * period, unit
+    if best < LOOP_MIN_CHARS:
+        return text, "", ""
+    return text[: len(text) - best], text[len(text) - best :], best_unit
+
+
+def _repeats_at_end(text: str, unit: str) -> int:
+    """How many times ``unit`` repeats at the end of ``text`` (doubling, then halving)."""
+    low, high = 1, 2
+    while len(unit) * high <= len(text) and text.endswith(unit * high):
+        low, high = high, high * 2
+    while high - low > 1:  # text ends in unit * low, not in unit * high
+        middle = (low + high) // 2
+        if text.endswith(unit * middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 @dataclass(frozen=True)
 class FencedBlock:
     r"""One fenced code block of a model answer.

@@ -29,6 +29,9 @@ TIMEOUT_ENV = "QWEN_VL_TIMEOUT"
 #: Set to 1 when the server was started with ``--trust-request-mm-kwargs`` (vLLM).
 TRUST_ENV = "QWEN_VL_TRUST_MM_KWARGS"
 DEFAULT_TIMEOUT_S = 600.0
+#: Seconds the model list may take when connecting: a server that is up lists its models at once,
+#: so one that accepts and never answers is named in this time, not the whole request timeout.
+MODEL_LIST_TIMEOUT_S = 30.0
 
 
 def remote_url() -> str | None:
@@ -173,6 +176,7 @@ def _within_deadline(
     on_item: Callable[[Any], None] | None = None,
     *,
     late: str | None = None,
+    seconds: float | None = None,
 ) -> Any:
     """Run ``work(call)`` in a thread and return its result within ``model.timeout_s``.
 
@@ -191,7 +195,7 @@ def _within_deadline(
             call.items.put((done, None, exc))
 
     threading.Thread(target=run, daemon=True, name="qwen-vl-request").start()
-    deadline = time.monotonic() + model.timeout_s
+    deadline = time.monotonic() + (model.timeout_s if seconds is None else seconds)
     while True:
         try:
             item = call.items.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -345,11 +349,13 @@ def _served_models(remote: RemoteModel) -> list[str]:
     """The model ids the server lists, or :class:`RemoteError` naming why there are none."""
     import openai
 
-    server, secrets, timeout = remote.base_url, remote.secrets, remote.timeout_s
+    server, secrets = remote.base_url, remote.secrets
+    timeout = min(remote.timeout_s, MODEL_LIST_TIMEOUT_S)
     try:
         raw = _within_deadline(
             remote,
             lambda _call: remote.client.models.with_raw_response.list(),
+            seconds=timeout,
             late=f"cannot reach the server at {server} (no usable answer within {timeout:g} s: "
             "none, or errors that were retried). Start it "
             f"(README, 'Serving'), or fix {BASE_URL_ENV} (it usually ends in /v1), or raise "

@@ -91,6 +91,16 @@ def to_openai_messages(
     return messages, trusted_request_kwargs(images, videos)
 
 
+#: The generation settings a request carries (as the OpenAI API or vLLM's ``extra_body`` names
+#: them); any other is refused rather than dropped, as ``model.generate`` refuses it locally.
+SERVER_SETTINGS = frozenset(
+    {
+        "do_sample", "temperature", "top_p", "top_k", "presence_penalty", "frequency_penalty",
+        "repetition_penalty", "seed", "stop", "min_new_tokens", "max_new_tokens",
+    }
+)  # fmt: skip
+
+
 def request_body(
     model: RemoteModel,
     conversation: list[dict[str, Any]],
@@ -113,6 +123,9 @@ def request_body(
     Returns:
         The request's keyword arguments.
 
+    Raises:
+        ValueError: A setting no server takes (see :data:`SERVER_SETTINGS`).
+
     Example:
         >>> from types import SimpleNamespace as Stub
         >>> reply = Stub(choices=[Stub(message=Stub(content="Two cats."))])
@@ -123,6 +136,12 @@ def request_body(
         >>> body["max_tokens"], body["temperature"], body["extra_body"]
         (8, 0.7, {'top_k': 20})
     """
+    unknown = sorted(set(settings) - SERVER_SETTINGS)
+    if unknown:
+        raise ValueError(
+            f"generation setting(s) {unknown} are not sent to a server: the OpenAI API and vLLM "
+            f"have no such setting (a local model may). Sent there: {sorted(SERVER_SETTINGS)}."
+        )
     messages, media = to_openai_messages(conversation, trust_mm_kwargs=model.trust_mm_kwargs)
     extra: dict[str, Any] = dict(media)
     kwargs: dict[str, Any] = {
