@@ -252,36 +252,33 @@ def test_bad_coco_files_are_named(tmp_path, changes, error):
 
 def test_a_label_missing_from_colors_gets_its_own():
     boxes = [helpers.Detection("a", (0, 0, 500, 500)), helpers.Detection("b", (500, 500, 900, 900))]
-    drawn = helpers.draw_detections(
-        Image.new("RGB", (64, 64), "white"), boxes, colors={"a": (255, 0, 0)}
-    )
-    assert drawn.size == (64, 64)
+    white = Image.new("RGB", (200, 200), "white")
+    drawn = helpers.draw_detections(white, boxes, colors={"a": (255, 0, 0)})
+    assert drawn.getpixel((100, 150)) != (255, 255, 255)  # b's left edge is drawn, in a colour
+    assert drawn.getpixel((100, 150)) != (255, 0, 0)  # of its own
+
+
+def _save_page(path):
+    return helpers.html.save_html("<p>x</p>", path)
+
+
+def _screenshot(path):
+    return helpers.render_html("<p>x</p>", path)
 
 
 @pytest.mark.parametrize(
-    ("make_path", "error"),
+    ("write", "name", "error"),
     [
-        (lambda d: d / "a-file" / "page.html", r"is a file"),  # the parent is a file
-        (lambda d: d / ("a" * 300 + ".html"), r"name is too long"),  # 300 characters
+        (_save_page, "a-file/page.html", r"is a file"),  # the page's folder is a file
+        (_save_page, "a" * 300 + ".html", r"name is too long"),  # 300 characters
+        (_screenshot, "a-file/shot.png", r"is a file"),  # named before a browser starts
+        (_screenshot, "a" * 300 + ".png", r"name is too long"),
     ],
 )
-def test_save_html_names_a_bad_path(tmp_path, make_path, error):
+def test_output_paths_that_cannot_be_written_are_named(tmp_path, write, name, error):
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(InputError, match=error):
-        helpers.html.save_html("<p>x</p>", make_path(tmp_path))
-
-
-@pytest.mark.parametrize(
-    ("make_path", "error"),
-    [
-        (lambda d: d / "a-file" / "shot.png", r"is a file"),  # the parent is a file
-        (lambda d: d / ("a" * 300 + ".png"), r"name is too long"),  # 300 characters
-    ],
-)
-def test_render_html_names_a_bad_path_before_starting_a_browser(tmp_path, make_path, error):
-    (tmp_path / "a-file").write_text("x")
-    with pytest.raises(InputError, match=error):
-        helpers.render_html("<p>x</p>", make_path(tmp_path))
+        write(tmp_path / name)
 
 
 def test_an_unknown_generation_setting_is_refused_on_the_server_path():
