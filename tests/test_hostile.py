@@ -273,6 +273,7 @@ def _screenshot(path):
         (_save_page, "a" * 300 + ".html", r"name is too long"),  # 300 characters
         (_screenshot, "a-file/shot.png", r"is a file"),  # named before a browser starts
         (_screenshot, "a" * 300 + ".png", r"name is too long"),
+        (_save_page, "b" * 300 + "/page.html", r"folder name is too long"),  # a folder's name
     ],
 )
 def test_output_paths_that_cannot_be_written_are_named(tmp_path, write, name, error):

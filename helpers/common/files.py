@@ -105,12 +105,14 @@ def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
         helpers.common.errors.InputError: screenshot '...': the file name is too long (304 bytes; at most 255): choose a shorter name.
     """
     target = Path(path)
-    size = len(os.fsencode(target.name))
-    if size > NAME_MAX:
-        raise InputError(
-            f"{what} {str(target)!r}: the file name is too long ({size} bytes; at most "
-            f"{NAME_MAX}): choose a shorter name."
-        )
+    for part in target.parts:  # the file's name, or a folder's on the way to it
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            kind = "file" if part == target.name else "folder"
+            raise InputError(
+                f"{what} {str(target)!r}: the {kind} name is too long ({size} bytes; at most "
+                f"{NAME_MAX}): choose a shorter name."
+            )
     for folder in reversed((target.parent, *target.parent.parents)):
         if folder.is_file():
             raise InputError(
