@@ -24,7 +24,7 @@ from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 
-from .common.browser import find_chromium
+from .common.browser import PLAYWRIGHT_INSTALL, find_chromium
 from .common.paths import INPUT_DIR, REPO_ROOT
 from .runtime import DeviceCaps, choose_runtime, detect_caps
 from .video import available_backends, sample_frames
@@ -282,7 +282,7 @@ def _chromium(s: Situation) -> Check:
         "chromium",
         "warn",
         "not found: notebook 04 shows pages in the notebook but cannot screenshot them",
-        "apt-get install chromium (Debian/Ubuntu), or python -m playwright install --with-deps chromium",
+        f"apt-get install chromium (Debian/Ubuntu), or {PLAYWRIGHT_INSTALL}",
     )
 
 

@@ -135,9 +135,8 @@ def extract_code_block(text: str, language: str = "html") -> str:
             )
         return block.body.strip()
     if wanted == "html" and (start := _HTML_START.search(answer)):
-        ends = list(_HTML_END.finditer(answer, start.start()))
-        if ends:
-            return answer[start.start() : ends[-1].end()].strip()
+        if page := _html_document(answer, start.start()):
+            return page
         warnings.warn(
             "the HTML is incomplete (no closing </html>): raise max_new_tokens for the whole page.",
             stacklevel=2,
@@ -153,9 +152,13 @@ def _page_cut_by_a_fence(answer: str, body: str) -> str | None:
     start = _HTML_START.search(body)
     if start is None or _HTML_END.search(body):
         return None
-    page_start = answer.rfind(body) + start.start()
-    ends = list(_HTML_END.finditer(answer, page_start))
-    return answer[page_start : ends[-1].end()].strip() if ends else None
+    return _html_document(answer, answer.rfind(body) + start.start())
+
+
+def _html_document(text: str, start: int) -> str | None:
+    """``text`` from ``start`` (a doctype or ``<html>``) to its last ``</html>``; ``None`` if none."""
+    ends = list(_HTML_END.finditer(text, start))
+    return text[start : ends[-1].end()].strip() if ends else None
 
 
 def save_html(html: str, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

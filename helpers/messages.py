@@ -116,7 +116,7 @@ def check_budget(item: dict[str, Any], where: str) -> None:
         value = item.get(key)
         if value is None:
             continue
-        if not _is_number(value) or not 0 < value < float("inf"):
+        if not _is_positive_number(value):
             raise InputError(
                 f"{where}: {key} must be a positive number of pixels, got {value!r}; e.g. "
                 f"{key}=256 * 32 * 32 (256 visual tokens), or leave it out."
@@ -175,7 +175,7 @@ def _check_video_budget(item: dict[str, Any], where: str) -> None:
         raise InputError(f"{where}: give either 'fps' or 'nframes' for a video, not both.")
     for key in ("fps", "sample_fps", "raw_fps"):  # a frame list's rates: a time is frames / rate
         rate = item.get(key)
-        if rate is not None and (not _is_number(rate) or not 0 < rate < float("inf")):
+        if rate is not None and not _is_positive_number(rate):
             raise InputError(
                 f"{where}: {key} must be a positive number of frames per second, got {rate!r}."
             )
@@ -214,6 +214,11 @@ def _check_video_file(item: dict[str, Any], where: str) -> None:
             f"{where}: nframes={wanted} but the video has only {frames} frames: ask for at most "
             f"{frames}, or give fps instead."
         )
+
+
+def _is_positive_number(value: Any) -> bool:
+    """A positive, finite number (not a bool, not NaN)."""
+    return _is_number(value) and 0 < value < float("inf")
 
 
 def _is_number(value: Any) -> bool:

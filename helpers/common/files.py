@@ -113,15 +113,17 @@ def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
                 f"{what} {str(target)!r}: the {kind} name is too long ({size} bytes; at most "
                 f"{NAME_MAX}): choose a shorter name."
             )
-    for folder in reversed((target.parent, *target.parent.parents)):
-        if folder.is_file():
-            raise InputError(
-                f"{what} {str(target)!r}: {str(folder)!r} is a file, not a folder: remove it or "
-                "choose another folder."
-            )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        # Only now look for the cause: a file where a folder is needed (written before, or a
+        # folder name given as a file's), checked from the top down.
+        for folder in reversed((target.parent, *target.parent.parents)):
+            if folder.is_file():
+                raise InputError(
+                    f"{what} {str(target)!r}: {str(folder)!r} is a file, not a folder: remove it "
+                    "or choose another folder."
+                ) from exc
         raise InputError(
             f"{what} {str(target)!r}: its folder cannot be made ({exc.strerror or exc}): choose "
             "another folder."

@@ -178,7 +178,8 @@ def _within_deadline(
     late: str | None = None,
     seconds: float | None = None,
 ) -> Any:
-    """Run ``work(call)`` in a thread and return its result within ``model.timeout_s``.
+    """Run ``work(call)`` in a thread and return its result within ``seconds`` (by default
+    ``model.timeout_s``).
 
     ``work`` may ``call.put`` items (streamed pieces) that ``on_item`` handles here, in the
     caller's thread. ``httpx`` only bounds each read, so a server that sends a byte now and then
